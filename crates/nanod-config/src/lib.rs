@@ -1,0 +1,56 @@
+//! nanod's config: the model every other crate consumes, and the two front ends that produce it.
+//!
+//! - [`parse_capnp`] reads workerd's Cap'n Proto text format (`*.capnp`), schema-checked against
+//!   workerd's own `workerd.capnp` field list.
+//! - [`parse_toml`] reads `nanod.toml`, a friendlier spelling of the same model (see [`toml`]).
+//! - [`validate`] checks what neither front end can: duplicate names, references to undefined
+//!   services, compatibility dates, the main module.
+//! - [`load`] does all three for a file on disk.
+//!
+//! Every error is an [`Error`] that displays as `file:line:col: message`. This crate does no
+//! I/O besides reading the config file and the files it embeds; it knows nothing of the runtime.
+
+#![forbid(unsafe_code)]
+
+mod capnp;
+mod error;
+pub mod model;
+pub mod toml;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{Error, ErrorKind};
+pub use model::*;
+
+/// Reads, parses and validates a config file: `.toml` files with the TOML front end, anything
+/// else as Cap'n Proto text. `const_name` picks the `Config` constant of a capnp file (it is
+/// ignored for TOML).
+pub fn load(path: &Path, const_name: Option<&str>) -> Result<Config, Error> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Error::in_file(ErrorKind::Io, path, format!("cannot read config: {e}")))?;
+    let config = if path.extension().is_some_and(|ext| ext == "toml") {
+        parse_toml(path, &source)?
+    } else {
+        parse_capnp(path, &source, const_name)?
+    };
+    validate(&config)?;
+    Ok(config)
+}
+
+/// Parses Cap'n Proto text. `path` names the file in errors and spans, and `embed` paths are
+/// resolved relative to its directory (the only files read). Does not [`validate`].
+pub fn parse_capnp(path: &Path, source: &str, const_name: Option<&str>) -> Result<Config, Error> {
+    capnp::parse(path, source, const_name)
+}
+
+/// Parses `nanod.toml` text. Module and `*_file` paths are read relative to `path`'s directory.
+/// Does not [`validate`].
+pub fn parse_toml(path: &Path, source: &str) -> Result<Config, Error> {
+    self::toml::parse(path, source)
+}
+
+/// Checks a parsed config for inconsistencies; the error points at the offending node.
+pub fn validate(config: &Config) -> Result<(), Error> {
+    validate::validate(config)
+}

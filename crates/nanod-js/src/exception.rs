@@ -1,0 +1,85 @@
+//! A JS exception as plain Rust data.
+//!
+//! Exceptions never cross runtimes as JS values: a callee isolate catches, keeps the name,
+//! message and stack here, and the caller re-creates an error of the same constructor name.
+
+use rquickjs::{Ctx, Object, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsException {
+    /// Constructor name: `TypeError`, `RangeError`, `Error`, a `DOMException` name...
+    pub name: String,
+    pub message: String,
+    pub stack: Option<String>,
+}
+
+impl JsException {
+    pub fn new(name: &str, message: impl Into<String>) -> Self {
+        JsException { name: name.to_owned(), message: message.into(), stack: None }
+    }
+    pub fn type_error(message: impl Into<String>) -> Self {
+        Self::new("TypeError", message)
+    }
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::new("Error", message)
+    }
+
+    /// Captures any thrown value. Non-Error values keep their string form as the message.
+    pub fn from_value<'js>(_ctx: &Ctx<'js>, value: Value<'js>) -> Self {
+        if let Some(obj) = value.as_object() {
+            let name = obj.get::<_, Option<String>>("name").ok().flatten().unwrap_or_else(|| "Error".to_owned());
+            let message = obj.get::<_, Option<String>>("message").ok().flatten().unwrap_or_default();
+            let stack = obj.get::<_, Option<String>>("stack").ok().flatten().filter(|s| !s.is_empty());
+            return JsException { name, message, stack };
+        }
+        let message = value
+            .as_string()
+            .and_then(|s| s.to_string().ok())
+            .unwrap_or_else(|| format!("{value:?}"));
+        JsException { name: "Uncaught".to_owned(), message, stack: None }
+    }
+
+    /// Re-creates the error in `ctx` with the same constructor (falling back to `Error`).
+    pub fn to_value<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        let globals = ctx.globals();
+        let ctor: Option<rquickjs::Constructor> = globals.get(self.name.as_str()).ok();
+        let error: Object = match ctor {
+            Some(ctor) if self.name != "DOMException" => ctor.construct((self.message.as_str(),))?,
+            Some(ctor) => ctor.construct((self.message.as_str(), self.name.as_str()))?,
+            None => {
+                let ctor: rquickjs::Constructor = globals.get("Error")?;
+                let e: Object = ctor.construct((self.message.as_str(),))?;
+                e.set("name", self.name.as_str())?;
+                e
+            }
+        };
+        if let Some(stack) = &self.stack {
+            error.set("stack", stack.as_str())?;
+        }
+        Ok(error.into_value())
+    }
+
+    /// Throws this exception in `ctx`; returns the `Error::Exception` marker to propagate.
+    pub fn throw(&self, ctx: &Ctx<'_>) -> rquickjs::Error {
+        match self.to_value(ctx) {
+            Ok(value) => ctx.throw(value),
+            Err(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for JsException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name == "Uncaught" {
+            write!(f, "Uncaught {}", self.message)?;
+        } else {
+            write!(f, "{}: {}", self.name, self.message)?;
+        }
+        if let Some(stack) = &self.stack {
+            write!(f, "\n{}", stack.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for JsException {}

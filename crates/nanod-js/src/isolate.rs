@@ -1,0 +1,320 @@
+//! One isolate: a QuickJS runtime and context owned by one thread, and the glue that lets Rust
+//! futures settle JS promises.
+//!
+//! Invariants:
+//! - JS values never live across an `await`. A pending operation parks its JS values (promise
+//!   resolvers, timer callbacks) in the isolate's [`Parked`] table and the Rust task keeps only
+//!   a numeric key, so dropping a task never frees a JS value after its runtime.
+//! - Every entry into the isolate goes through [`Isolate::enter`], which drains the microtask
+//!   queue afterwards. Entering an isolate from inside itself is a bug (the runtime is a
+//!   `RefCell`); cross-isolate calls therefore go through spawned tasks.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use rquickjs::{Context, Ctx, Function, JsLifetime, Persistent, Promise, Runtime, Value};
+
+use crate::loader::{CodeLoader, CodeStore, WorkerCode};
+use crate::JsException;
+
+#[derive(Debug, Clone, Copy)]
+pub struct IsolateLimits {
+    pub memory_bytes: usize,
+    pub max_stack_bytes: usize,
+}
+
+impl Default for IsolateLimits {
+    fn default() -> Self {
+        IsolateLimits { memory_bytes: 128 << 20, max_stack_bytes: 1 << 20 }
+    }
+}
+
+/// A cheap handle to an isolate. Not `Send`: an isolate never leaves its thread.
+#[derive(Clone)]
+pub struct Isolate(Rc<Inner>);
+
+/// A handle that does not keep the isolate alive; what spawned tasks hold.
+#[derive(Clone)]
+pub struct WeakIsolate(Weak<Inner>);
+
+struct Inner {
+    // Field order is drop order: parked JS values and the context go before the runtime.
+    parked: Parked,
+    /// Promises rejected with no handler yet; reported after the job queue drains, unless a
+    /// handler was attached meanwhile.
+    unhandled: RefCell<Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>>,
+    context: Context,
+    runtime: Runtime,
+    name: Rc<str>,
+}
+
+/// JS values parked while Rust work is pending, by key.
+#[derive(Default)]
+struct Parked {
+    next: Cell<u32>,
+    values: RefCell<HashMap<u32, Persistent<Value<'static>>>>,
+}
+
+/// Runtime userdata pointing back at the isolate, for native functions.
+#[derive(JsLifetime)]
+struct SelfRef(Weak<Inner>);
+
+impl Isolate {
+    /// Creates an isolate for Worker `name`. With `code`, imports resolve against it.
+    pub fn new(name: &str, code: Option<Arc<WorkerCode>>, limits: IsolateLimits) -> rquickjs::Result<Isolate> {
+        let runtime = Runtime::new()?;
+        runtime.set_memory_limit(limits.memory_bytes);
+        runtime.set_max_stack_size(limits.max_stack_bytes);
+        let worker_name: Rc<str> = name.into();
+        let context = Context::full(&runtime)?;
+        let inner = Rc::new(Inner {
+            parked: Parked::default(),
+            unhandled: RefCell::new(Vec::new()),
+            context,
+            runtime,
+            name: worker_name,
+        });
+        let weak = Rc::downgrade(&inner);
+        inner.context.with(|ctx| -> rquickjs::Result<()> {
+            ctx.store_userdata(SelfRef(weak)).map_err(|_| rquickjs::Error::Unknown)?;
+            if let Some(code) = &code {
+                ctx.store_userdata(CodeStore(code.clone())).map_err(|_| rquickjs::Error::Unknown)?;
+            }
+            Ok(())
+        })?;
+        if let Some(code) = code {
+            inner.runtime.set_loader(CodeLoader { code: code.clone() }, CodeLoader { code });
+        }
+        inner.runtime.set_host_promise_rejection_tracker(Some(Box::new(|ctx, promise, reason, is_handled| {
+            let Some(isolate) = Isolate::from_ctx(&ctx) else { return };
+            let mut unhandled = isolate.0.unhandled.borrow_mut();
+            if is_handled {
+                unhandled.retain(|(p, _)| p.clone().restore(&ctx).map_or(true, |p| p != promise));
+            } else {
+                unhandled.push((Persistent::save(&ctx, promise), Persistent::save(&ctx, reason)));
+            }
+        })));
+        Ok(Isolate(inner))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub fn downgrade(&self) -> WeakIsolate {
+        WeakIsolate(Rc::downgrade(&self.0))
+    }
+
+    /// Runs `f` inside the isolate, then runs every job (microtask) it queued.
+    pub fn enter<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+        let result = self.0.context.with(f);
+        self.run_jobs();
+        result
+    }
+
+    /// Drains the microtask queue, then reports promises still rejected with no handler.
+    pub fn run_jobs(&self) {
+        loop {
+            match self.0.runtime.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(job) => {
+                    let message = job.0.with(|ctx| crate::bytecode::describe_exception(&ctx));
+                    eprintln!("{}: Uncaught {message}", self.0.name);
+                }
+            }
+        }
+        let unhandled = std::mem::take(&mut *self.0.unhandled.borrow_mut());
+        if !unhandled.is_empty() {
+            self.0.context.with(|ctx| {
+                for (_promise, reason) in unhandled {
+                    if let Ok(reason) = reason.restore(&ctx) {
+                        let exception = JsException::from_value(&ctx, reason);
+                        eprintln!("{}: Uncaught (in promise) {exception}", self.0.name);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Bytes the QuickJS heap holds now.
+    pub fn heap_bytes(&self) -> i64 {
+        self.0.runtime.memory_usage().memory_used_size
+    }
+
+    pub fn run_gc(&self) {
+        self.0.runtime.run_gc();
+    }
+
+    /// The isolate a native function is running in.
+    pub fn from_ctx(ctx: &Ctx<'_>) -> Option<Isolate> {
+        ctx.userdata::<SelfRef>().and_then(|r| r.0.upgrade()).map(Isolate)
+    }
+
+    /// Parks `value` until [`Isolate::unpark`] or [`Isolate::peek`]; returns its key.
+    pub fn park<'js>(&self, ctx: &Ctx<'js>, value: Value<'js>) -> u32 {
+        let parked = &self.0.parked;
+        let key = parked.next.get();
+        parked.next.set(key.wrapping_add(1));
+        parked.values.borrow_mut().insert(key, Persistent::save(ctx, value));
+        key
+    }
+
+    /// Takes a parked value back.
+    pub fn unpark<'js>(&self, ctx: &Ctx<'js>, key: u32) -> Option<Value<'js>> {
+        let saved = self.0.parked.values.borrow_mut().remove(&key)?;
+        saved.restore(ctx).ok()
+    }
+
+    /// Reads a parked value, leaving it parked.
+    pub fn peek<'js>(&self, ctx: &Ctx<'js>, key: u32) -> Option<Value<'js>> {
+        let saved = self.0.parked.values.borrow().get(&key).cloned()?;
+        saved.restore(ctx).ok()
+    }
+}
+
+impl WeakIsolate {
+    pub fn upgrade(&self) -> Option<Isolate> {
+        self.0.upgrade().map(Isolate)
+    }
+}
+
+/// The outcome of Rust work, turned into a JS value inside the isolate. `Err` rejects the
+/// promise: `Error::Exception` with the pending exception, anything else as an `Error`.
+pub trait Settle: 'static {
+    fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>>;
+}
+
+impl<T: Settle> Settle for Result<T, JsException> {
+    fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        match self {
+            Ok(value) => value.settle(ctx),
+            Err(exception) => Err(exception.throw(ctx)),
+        }
+    }
+}
+
+impl Settle for () {
+    fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        Ok(Value::new_undefined(ctx.clone()))
+    }
+}
+
+impl Settle for String {
+    fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        rquickjs::String::from_str(ctx.clone(), &self).map(|s| s.into_value())
+    }
+}
+
+/// Sends the settled value of `value` (a promise, or any value taken as already fulfilled)
+/// through a channel, converted by `convert` inside the isolate. Fulfilled promises are read
+/// at once; pending ones get reactions, so the answer arrives while the job queue drains.
+pub fn await_value<'js, T: 'static>(
+    ctx: &Ctx<'js>,
+    value: Value<'js>,
+    convert: for<'a> fn(&Ctx<'a>, Value<'a>) -> Result<T, JsException>,
+) -> tokio::sync::oneshot::Receiver<Result<T, JsException>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let Some(promise) = value.as_promise().cloned() else {
+        let _ = tx.send(convert(ctx, value));
+        return rx;
+    };
+    if promise.state() == rquickjs::promise::PromiseState::Resolved {
+        let outcome = match promise.result::<Value>() {
+            Some(Ok(v)) => convert(ctx, v),
+            _ => Err(JsException::from_value(ctx, ctx.catch())),
+        };
+        let _ = tx.send(outcome);
+        return rx;
+    }
+    let tx = Rc::new(RefCell::new(Some(tx)));
+    let tx_err = tx.clone();
+    let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>, v: Value<'js>| {
+        if let Some(tx) = tx.borrow_mut().take() {
+            let _ = tx.send(convert(&ctx, v));
+        }
+    });
+    let on_rejected = Function::new(ctx.clone(), move |ctx: Ctx<'js>, reason: Value<'js>| {
+        if let Some(tx) = tx_err.borrow_mut().take() {
+            let _ = tx.send(Err(JsException::from_value(&ctx, reason)));
+        }
+    });
+    let attached = on_fulfilled.and_then(|f| on_rejected.map(|r| (f, r))).and_then(|(f, r)| {
+        let then = promise.then()?;
+        then.call::<_, ()>((rquickjs::function::This(promise.clone()), f, r))
+    });
+    if attached.is_err() {
+        // Only an out-of-memory isolate gets here; the sender was dropped, so the receiver
+        // reports a closed channel.
+        let _ = ctx.catch();
+    }
+    rx
+}
+
+/// Runs `future` on the thread's executor and returns a promise it will settle.
+pub fn spawn_promise<'js, F>(ctx: &Ctx<'js>, future: F) -> rquickjs::Result<Promise<'js>>
+where
+    F: Future + 'static,
+    F::Output: Settle,
+{
+    let isolate = Isolate::from_ctx(ctx).ok_or(rquickjs::Error::Unknown)?;
+    let (promise, resolve, reject) = ctx.promise()?;
+    let resolvers = rquickjs::Array::new(ctx.clone())?;
+    resolvers.set(0, resolve)?;
+    resolvers.set(1, reject)?;
+    let key = isolate.park(ctx, resolvers.into_value());
+    let weak = isolate.downgrade();
+    tokio::task::spawn_local(async move {
+        let outcome = future.await;
+        if let Some(isolate) = weak.upgrade() {
+            isolate.enter(|ctx| settle_parked(&isolate, &ctx, key, outcome));
+        }
+    });
+    Ok(promise)
+}
+
+fn settle_parked<'js>(isolate: &Isolate, ctx: &Ctx<'js>, key: u32, outcome: impl Settle) {
+    let Some(resolvers) = isolate.unpark(ctx, key).and_then(|v| v.into_array()) else { return };
+    let (Ok(resolve), Ok(reject)) = (resolvers.get::<Function>(0), resolvers.get::<Function>(1)) else { return };
+    let result = match outcome.settle(ctx) {
+        Ok(value) => resolve.call::<_, ()>((value,)),
+        Err(rquickjs::Error::Exception) => reject.call::<_, ()>((ctx.catch(),)),
+        Err(other) => match JsException::error(other.to_string()).to_value(ctx) {
+            Ok(error) => reject.call::<_, ()>((error,)),
+            Err(e) => Err(e),
+        },
+    };
+    if result.is_err() {
+        let exception = JsException::from_value(ctx, ctx.catch());
+        eprintln!("{}: failed to settle a promise: {exception}", isolate.name());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promise_settled_by_rust_future() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let isolate = Isolate::new("t", None, IsolateLimits::default()).unwrap();
+            isolate.enter(|ctx| {
+                fn later<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
+                    spawn_promise(&ctx, async { Ok::<_, JsException>("done".to_owned()) })
+                }
+                let f = Function::new(ctx.clone(), later).unwrap();
+                ctx.globals().set("later", f).unwrap();
+                ctx.eval::<(), _>("globalThis.out = 'pending'; later().then(v => { globalThis.out = v; });").unwrap();
+            });
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            let out: String = isolate.enter(|ctx| ctx.globals().get("out").unwrap());
+            assert_eq!(out, "done");
+        });
+    }
+}

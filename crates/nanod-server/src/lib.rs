@@ -1,0 +1,62 @@
+//! nanod-server: turns a checked [`nanod_config::Config`] into a running server.
+//!
+//! The life of a request: a thread accepts on a socket ([`socket`], [`thread`]), hyper parses
+//! it ([`http`]), the socket's service handles it ([`service`]); a Worker service runs it in
+//! that thread's isolate of the Worker, and a service binding ([`binding`]) hands a request to
+//! another service on the same thread, without a socket.
+//!
+//! Start-up work that can fail on bad input (compiling modules, parsing JSON bindings,
+//! resolving addresses, binding sockets) happens in [`prepare`] and [`Server::bind`], before
+//! any thread starts, so a bad config exits with a message and never a half-started server.
+
+pub mod binding;
+pub mod error;
+pub mod http;
+pub mod prepare;
+pub mod service;
+pub mod socket;
+pub mod thread;
+
+use std::sync::Arc;
+
+pub use error::ServerError;
+pub use prepare::Prepared;
+
+/// Command-line settings that shape the server.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Event-loop threads; `None` means one per available core.
+    pub threads: Option<usize>,
+    /// `--socket-addr NAME=ADDR` overrides.
+    pub socket_addrs: Vec<(String, String)>,
+}
+
+/// A prepared server with its sockets bound, ready to run.
+pub struct Server {
+    prepared: Arc<Prepared>,
+    sockets: Vec<socket::BoundSocket>,
+    threads: usize,
+}
+
+impl Server {
+    /// Compiles every Worker and binds every socket; nothing runs yet.
+    pub fn bind(config: &nanod_config::Config, options: &ServeOptions) -> Result<Server, ServerError> {
+        let prepared = Arc::new(Prepared::new(config)?);
+        let sockets = socket::bind_all(config, &options.socket_addrs)?;
+        let threads = options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .max(1);
+        Ok(Server { prepared, sockets, threads })
+    }
+
+    /// The addresses actually bound, by socket name (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<(String, std::net::SocketAddr)> {
+        self.sockets.iter().flat_map(|s| s.addrs().into_iter().map(|a| (s.name.clone(), a))).collect()
+    }
+
+    /// Runs the event-loop threads; returns only if they all stop.
+    pub fn run(self) -> Result<(), ServerError> {
+        thread::run(self.prepared, self.sockets, self.threads)
+    }
+}

@@ -1,0 +1,195 @@
+//! Start-up: everything that can be computed once per process from the config, shared
+//! read-only by every thread. Module bytecode, parsed binding values and resolved service
+//! references live here; isolates live in threads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use nanod_config::{BindingKind, Config, ModuleContent, ServiceKind, WorkerSource};
+use nanod_js::bytecode::compile_module;
+use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
+
+use crate::ServerError;
+
+/// The name of the implicit network service behind `fetch()`.
+pub const INTERNET: &str = "internet";
+
+/// The whole prepared config.
+#[derive(Debug)]
+pub struct Prepared {
+    pub services: HashMap<String, PreparedService>,
+}
+
+#[derive(Debug)]
+pub enum PreparedService {
+    Worker(Arc<PreparedWorker>),
+    /// Kinds whose runtime comes later (network, external, disk): requests get a clear error.
+    Unimplemented { kind: &'static str },
+}
+
+#[derive(Debug)]
+pub struct PreparedWorker {
+    pub name: String,
+    pub script: Script,
+    pub bindings: Vec<PreparedBinding>,
+    /// Service behind the global `fetch()`.
+    pub global_outbound: String,
+}
+
+#[derive(Debug)]
+pub enum Script {
+    Modules(Arc<WorkerCode>),
+    ServiceWorker { source: Arc<str> },
+}
+
+#[derive(Debug)]
+pub struct PreparedBinding {
+    pub name: String,
+    pub value: BindingValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum BindingValue {
+    Text(Arc<str>),
+    Data(Arc<[u8]>),
+    /// JSON text, already checked to parse.
+    Json(Arc<str>),
+    Service(String),
+    /// `fromEnvironment`: the variable's value at start-up, `None` if unset (→ `null`).
+    Environment(Option<Arc<str>>),
+}
+
+impl Prepared {
+    pub fn new(config: &Config) -> Result<Prepared, ServerError> {
+        let mut services = HashMap::new();
+        for service in &config.services {
+            let prepared = match &service.kind {
+                ServiceKind::Worker(worker) => PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, config)?)),
+                ServiceKind::Network(_) => PreparedService::Unimplemented { kind: "network" },
+                ServiceKind::External(_) => PreparedService::Unimplemented { kind: "external" },
+                ServiceKind::Disk(_) => PreparedService::Unimplemented { kind: "disk" },
+            };
+            services.insert(service.name.clone(), prepared);
+        }
+        services.entry(INTERNET.to_owned()).or_insert(PreparedService::Unimplemented { kind: "network" });
+        Ok(Prepared { services })
+    }
+}
+
+fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) -> Result<PreparedWorker, ServerError> {
+    let worker_error = |message: String| ServerError::Worker { service: name.to_owned(), message };
+    let script = match &worker.source {
+        WorkerSource::Modules(modules) => {
+            let mut code = WorkerCode::default();
+            for module in modules {
+                let compile_error = |message: String| ServerError::Compile {
+                    service: name.to_owned(),
+                    module: module.name.clone(),
+                    message,
+                };
+                let kind = match &module.content {
+                    ModuleContent::EsModule(source) => {
+                        CodeKind::EsModule(compile_module(&module.name, source).map_err(|e| compile_error(e.message))?)
+                    }
+                    ModuleContent::Text(text) => CodeKind::Text(text.as_str().into()),
+                    ModuleContent::Data(bytes) => CodeKind::Data(bytes.as_slice().into()),
+                    ModuleContent::Json(text) => {
+                        serde_json::from_str::<serde_json::Value>(text)
+                            .map_err(|e| compile_error(format!("invalid JSON: {e}")))?;
+                        CodeKind::Json(text.as_str().into())
+                    }
+                    ModuleContent::CommonJs(_) => return Err(compile_error("commonJsModule is not supported yet".to_owned())),
+                    ModuleContent::Wasm(_) => return Err(compile_error("wasm modules are not supported yet".to_owned())),
+                    ModuleContent::PythonModule(_) => return Err(compile_error("Python modules are not supported".to_owned())),
+                };
+                code.modules.push(CodeModule { name: module.name.clone(), kind });
+            }
+            match code.main_module().map(|m| &m.kind) {
+                Some(CodeKind::EsModule(_)) => {}
+                Some(_) => return Err(worker_error("the first module must be an ES module".to_owned())),
+                None => return Err(worker_error("a Worker needs at least one module".to_owned())),
+            }
+            Script::Modules(Arc::new(code))
+        }
+        WorkerSource::ServiceWorkerScript { source, .. } => {
+            // Check the syntax now, so a broken script fails start-up rather than the first request.
+            check_script_syntax(name, source)?;
+            Script::ServiceWorker { source: source.as_str().into() }
+        }
+        WorkerSource::Inherit(_) => return Err(worker_error("`inherit` is not supported yet".to_owned())),
+    };
+    let mut bindings = Vec::new();
+    for binding in &worker.bindings {
+        let binding_error = |message: String| ServerError::Binding {
+            service: name.to_owned(),
+            binding: binding.name.clone(),
+            message,
+        };
+        let value = match &binding.kind {
+            BindingKind::Text(text) => BindingValue::Text(text.as_str().into()),
+            BindingKind::Data(bytes) => BindingValue::Data(bytes.as_slice().into()),
+            BindingKind::Json(text) => {
+                serde_json::from_str::<serde_json::Value>(text).map_err(|e| binding_error(format!("invalid JSON: {e}")))?;
+                BindingValue::Json(text.as_str().into())
+            }
+            BindingKind::Service(designator) => {
+                if designator.entrypoint.is_some() {
+                    return Err(binding_error("named entrypoints are not supported yet".to_owned()));
+                }
+                BindingValue::Service(designator.name.clone())
+            }
+            BindingKind::FromEnvironment(variable) => BindingValue::Environment(std::env::var(variable).ok().map(Into::into)),
+            other => return Err(binding_error(format!("{} bindings are not supported yet", binding_kind_name(other)))),
+        };
+        bindings.push(PreparedBinding { name: binding.name.clone(), value });
+    }
+    let _ = config;
+    Ok(PreparedWorker {
+        name: name.to_owned(),
+        script,
+        bindings,
+        global_outbound: worker.global_outbound.as_ref().map_or_else(|| INTERNET.to_owned(), |d| d.name.clone()),
+    })
+}
+
+fn binding_kind_name(kind: &BindingKind) -> &str {
+    match kind {
+        BindingKind::Text(_) => "text",
+        BindingKind::Data(_) => "data",
+        BindingKind::Json(_) => "json",
+        BindingKind::WasmModule(_) => "wasmModule",
+        BindingKind::Service(_) => "service",
+        BindingKind::FromEnvironment(_) => "fromEnvironment",
+        BindingKind::KvNamespace(_) => "kvNamespace",
+        BindingKind::R2Bucket(_) => "r2Bucket",
+        BindingKind::DurableObjectNamespace { .. } => "durableObjectNamespace",
+        BindingKind::Queue(_) => "queue",
+        BindingKind::CryptoKey(_) => "cryptoKey",
+        BindingKind::Parameter { .. } => "parameter",
+        BindingKind::UnsafeEval => "unsafeEval",
+        BindingKind::MemoryCache { .. } => "memoryCache",
+        BindingKind::AnalyticsEngine(_) => "analyticsEngine",
+        BindingKind::Hyperdrive { .. } => "hyperdrive",
+        BindingKind::Unsupported(name) => name,
+    }
+}
+
+/// Compiles a classic script once to find syntax errors (its bytecode is not kept: QuickJS's
+/// script bytecode API is not exposed by rquickjs, so each isolate parses the script).
+fn check_script_syntax(name: &str, source: &str) -> Result<(), ServerError> {
+    let fail = |message: String| ServerError::Compile { service: name.to_owned(), module: "serviceWorkerScript".to_owned(), message };
+    let runtime = rquickjs::Runtime::new().map_err(|e| fail(e.to_string()))?;
+    let context = rquickjs::Context::full(&runtime).map_err(|e| fail(e.to_string()))?;
+    context.with(|ctx| {
+        // Wrapping in a never-called function parses without running anything.
+        let wrapped = format!("(function(){{{source}\n}})");
+        let mut options = rquickjs::context::EvalOptions::default();
+        options.global = true;
+        options.filename = Some(format!("{name}.js"));
+        match ctx.eval_with_options::<rquickjs::Value, _>(wrapped, options) {
+            Ok(_) => Ok(()),
+            Err(rquickjs::Error::Exception) => Err(fail(nanod_js::bytecode::describe_exception(&ctx))),
+            Err(e) => Err(fail(e.to_string())),
+        }
+    })
+}

@@ -1,0 +1,145 @@
+//! Listening sockets: workerd-style address strings → bound listeners.
+//!
+//! Every socket is bound once here, on the main thread, so errors (bad address, port in use)
+//! surface before start-up completes and port 0 resolves to one real port. Each event-loop
+//! thread then opens its own listener on that exact address with `SO_REUSEPORT`, and the
+//! kernel spreads connections across threads.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+
+use nanod_config::{Config, SocketProtocol};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::ServerError;
+
+/// One configured socket, bound on one or more addresses.
+#[derive(Debug)]
+pub struct BoundSocket {
+    pub name: String,
+    /// Service that handles its requests.
+    pub service: String,
+    pub listeners: Vec<std::net::TcpListener>,
+}
+
+impl BoundSocket {
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+}
+
+/// Parses a workerd socket address: `*:80`, `1.2.3.4:80`, `[::1]:80`, `::1`, `host:80`.
+pub fn parse_address(address: &str, default_port: u16) -> Result<Vec<SocketAddr>, String> {
+    let (host, port) = split_host_port(address, default_port)?;
+    if host == "*" {
+        return Ok(vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+        ]);
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    if address.starts_with("unix:") || address.starts_with("unix-abstract:") {
+        return Err("unix sockets are not supported yet".to_owned());
+    }
+    let resolved: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve \"{host}\": {e}"))?
+        .collect();
+    if resolved.is_empty() {
+        return Err(format!("\"{host}\" resolves to no address"));
+    }
+    Ok(resolved)
+}
+
+fn split_host_port(address: &str, default_port: u16) -> Result<(&str, u16), String> {
+    let bad_port = |p: &str| format!("invalid port \"{p}\" in address \"{address}\"");
+    if let Some(rest) = address.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(|| format!("unterminated '[' in address \"{address}\""))?;
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, port.parse().map_err(|_| bad_port(port))?)),
+            None if after.is_empty() => Ok((host, default_port)),
+            None => Err(format!("unexpected \"{after}\" in address \"{address}\"")),
+        };
+    }
+    if address.matches(':').count() > 1 {
+        return Ok((address, default_port)); // a bare IPv6 address
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) => Ok((host, port.parse().map_err(|_| bad_port(port))?)),
+        None => Ok((address, default_port)),
+    }
+}
+
+/// Opens a listener with `SO_REUSEPORT` on `addr`.
+pub fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Binds every socket of the config, applying `--socket-addr` overrides.
+pub fn bind_all(config: &Config, overrides: &[(String, String)]) -> Result<Vec<BoundSocket>, ServerError> {
+    for (name, _) in overrides {
+        if !config.sockets.iter().any(|s| &s.name == name) {
+            return Err(ServerError::UnknownSocketOverride { name: name.clone() });
+        }
+    }
+    let mut bound = Vec::new();
+    for socket in &config.sockets {
+        let fail = |message: String| ServerError::Socket { socket: socket.name.clone(), message };
+        let default_port = match &socket.protocol {
+            SocketProtocol::Http(_) => 80,
+            SocketProtocol::Https { .. } => return Err(fail("https sockets are not supported yet".to_owned())),
+            SocketProtocol::Tcp { .. } => return Err(fail("tcp sockets are not supported yet".to_owned())),
+        };
+        let address = overrides
+            .iter()
+            .rev()
+            .find(|(name, _)| name == &socket.name)
+            .map(|(_, addr)| addr.as_str())
+            .or(socket.address.as_deref())
+            .ok_or_else(|| fail("no address: set `address` in the config or pass --socket-addr".to_owned()))?;
+        let addrs = parse_address(address, default_port).map_err(fail)?;
+        let wildcard = address.starts_with('*');
+        let mut listeners = Vec::new();
+        for addr in addrs {
+            match listen(addr) {
+                Ok(listener) => listeners.push(listener),
+                // `*` also tries IPv6; a host without IPv6 still serves IPv4.
+                Err(_) if wildcard && addr.is_ipv6() => {}
+                Err(source) => return Err(ServerError::Listen { socket: socket.name.clone(), addr, source }),
+            }
+        }
+        bound.push(BoundSocket { name: socket.name.clone(), service: socket.service.name.clone(), listeners });
+    }
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let check = |input: &str, want: &[&str]| {
+            let got: Vec<String> = parse_address(input, 80).unwrap().iter().map(|a| a.to_string()).collect();
+            assert_eq!(got, want, "{input}");
+        };
+        check("127.0.0.1:8080", &["127.0.0.1:8080"]);
+        check("127.0.0.1", &["127.0.0.1:80"]);
+        check("*:8080", &["0.0.0.0:8080", "[::]:8080"]);
+        check("[::1]:9", &["[::1]:9"]);
+        check("::1", &["[::1]:80"]);
+        assert!(parse_address("127.0.0.1:http", 80).unwrap_err().contains("invalid port"));
+        assert!(parse_address("unix:/tmp/x", 80).is_err());
+    }
+}

@@ -1,0 +1,57 @@
+//! nanod-web: the web platform APIs, as native classes registered into an isolate.
+//!
+//! One module per spec object, named after it. Every global is listed once in [`GLOBALS`] and
+//! installed lazily (see `nanod_js::globals`): an isolate pays for a class only when its code
+//! first reads the global. The code is shared by every isolate; only the few pieces that must be
+//! JavaScript live in `js/`, compiled to bytecode once per process (see [`glue`]).
+//!
+//! This crate opens no socket and no file. Outbound requests leave an isolate only through a
+//! [`fetcher::FetchTarget`] handed in by the embedder.
+
+pub mod body;
+pub mod buffer_source;
+pub mod console;
+pub mod encoding;
+pub mod fetcher;
+pub mod glue;
+pub mod headers;
+pub mod request;
+pub mod response;
+pub mod streams;
+pub mod timers;
+pub mod url;
+pub mod url_search_params;
+pub mod webidl;
+
+use nanod_js::globals::{define_lazy, Install};
+use rquickjs::Ctx;
+
+/// Every global this crate provides: name → installer.
+pub const GLOBALS: &[(&str, Install)] = &[
+    ("console", console::install),
+    ("setTimeout", timers::install_set_timeout),
+    ("setInterval", timers::install_set_interval),
+    ("clearTimeout", timers::install_clear_timer),
+    ("clearInterval", timers::install_clear_timer),
+    ("queueMicrotask", timers::install_queue_microtask),
+    ("fetch", fetcher::install_fetch),
+    ("Headers", headers::install),
+    ("Request", request::install),
+    ("Response", response::install),
+    ("ReadableStream", streams::install_readable_stream),
+    ("ReadableStreamDefaultReader", streams::install_reader),
+    ("WritableStream", streams::install_writable_stream),
+    ("TransformStream", streams::install_transform_stream),
+    ("URL", url::install),
+    ("URLSearchParams", url_search_params::install),
+    ("TextEncoder", encoding::install_text_encoder),
+    ("TextDecoder", encoding::install_text_decoder),
+];
+
+/// Installs every web global on the isolate's global object, lazily.
+pub fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    define_lazy(ctx, &ctx.globals(), GLOBALS)
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
