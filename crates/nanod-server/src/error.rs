@@ -2,10 +2,23 @@
 
 use std::net::SocketAddr;
 
+/// A config position to prefix an error with (`file:line:col: `), when known.
+#[derive(Debug, Default, Clone)]
+pub struct Location(pub Option<nanod_config::Span>);
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(span) if span.line > 0 => write!(f, "{span}: "),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("service \"{service}\": module \"{module}\": {message}")]
-    Compile { service: String, module: String, message: String },
+    #[error("{at}service \"{service}\": module \"{module}\": {message}")]
+    Compile { at: Location, service: String, module: String, message: String },
     #[error("service \"{service}\": {message}")]
     Worker { service: String, message: String },
     #[error("service \"{service}\": binding \"{binding}\": {message}")]

@@ -9,6 +9,7 @@ use nanod_config::{BindingKind, Config, ModuleContent, ServiceKind, WorkerSource
 use nanod_js::bytecode::compile_module;
 use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
 
+use crate::error::Location;
 use crate::ServerError;
 
 /// The name of the implicit network service behind `fetch()`.
@@ -83,6 +84,7 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
             let mut code = WorkerCode::default();
             for module in modules {
                 let compile_error = |message: String| ServerError::Compile {
+                    at: Location(Some(module.span.clone())),
                     service: name.to_owned(),
                     module: module.name.clone(),
                     message,
@@ -111,9 +113,9 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
             }
             Script::Modules(Arc::new(code))
         }
-        WorkerSource::ServiceWorkerScript { source, .. } => {
+        WorkerSource::ServiceWorkerScript { source, span } => {
             // Check the syntax now, so a broken script fails start-up rather than the first request.
-            check_script_syntax(name, source)?;
+            check_script_syntax(name, source, Some(span))?;
             Script::ServiceWorker { source: source.as_str().into() }
         }
         WorkerSource::Inherit(_) => return Err(worker_error("`inherit` is not supported yet".to_owned())),
@@ -176,8 +178,13 @@ fn binding_kind_name(kind: &BindingKind) -> &str {
 
 /// Compiles a classic script once to find syntax errors (its bytecode is not kept: QuickJS's
 /// script bytecode API is not exposed by rquickjs, so each isolate parses the script).
-fn check_script_syntax(name: &str, source: &str) -> Result<(), ServerError> {
-    let fail = |message: String| ServerError::Compile { service: name.to_owned(), module: "serviceWorkerScript".to_owned(), message };
+fn check_script_syntax(name: &str, source: &str, span: Option<&nanod_config::Span>) -> Result<(), ServerError> {
+    let fail = |message: String| ServerError::Compile {
+        at: Location(span.cloned()),
+        service: name.to_owned(),
+        module: "serviceWorkerScript".to_owned(),
+        message,
+    };
     let runtime = rquickjs::Runtime::new().map_err(|e| fail(e.to_string()))?;
     let context = rquickjs::Context::full(&runtime).map_err(|e| fail(e.to_string()))?;
     context.with(|ctx| {

@@ -11,10 +11,9 @@
 //! BOM handling follows the spec: unless `ignoreBOM`, a BOM of the decoder's own encoding
 //! (UTF-8, UTF-16LE/BE) is removed at the start of a stream; TextDecoder never sniffs.
 //!
-//! Bytes cross the JS/Rust boundary without `unsafe` (the workspace denies it and rquickjs only
-//! exposes buffer memory through `unsafe`): input bytes are read through the engine's native
-//! `Uint8Array.prototype.toHex` and decoded in Rust; `encodeInto` writes with
-//! `Uint8Array.prototype.set`. Both are single native calls, copying the data once more.
+//! Input bytes are copied out through [`crate::buffer_source`] (the crate's one audited
+//! `unsafe`); `encodeInto` writes without `unsafe`, through `Uint8Array.prototype.set` on the
+//! destination, so the encoded prefix is copied once more.
 //!
 //! Also home of [`usv_string`], the WebIDL `USVString` conversion (JS string → well-formed
 //! Rust `String`), used here and by the URL classes.
@@ -22,9 +21,10 @@
 use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, UTF_8};
 use rquickjs::atom::PredefinedAtom;
 use rquickjs::class::Trace;
-use rquickjs::function::{Constructor, Opt, This};
-use rquickjs::{ArrayBuffer, Coerced, Ctx, FromJs, Function, JsLifetime, Object, TypedArray, Value};
+use rquickjs::function::{Opt, This};
+use rquickjs::{Coerced, Ctx, FromJs, Function, JsLifetime, Object, TypedArray, Value};
 
+use crate::buffer_source;
 use crate::headers::constructor;
 use crate::webidl::{range_error, type_error};
 
@@ -52,58 +52,31 @@ pub fn usv_string<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<St
     }
 }
 
-/// The bytes of a `BufferSource` (`ArrayBuffer`, any typed array or `DataView`), honouring a
-/// view's `byteOffset`/`byteLength`; `None` when `value` is none of those.
-pub fn buffer_source_bytes<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<Option<Vec<u8>>> {
-    let Some(obj) = value.as_object() else {
-        return Ok(None);
-    };
-    let (buffer, offset, length): (Value<'js>, usize, usize) = if ArrayBuffer::from_object(obj.clone()).is_some() {
-        (value.clone(), 0, obj.get("byteLength")?)
-    } else {
-        let is_view: Function = ctx.globals().get::<_, Object>("ArrayBuffer")?.get("isView")?;
-        if !is_view.call::<_, bool>((value.clone(),))? {
-            return Ok(None);
-        }
-        (obj.get("buffer")?, obj.get("byteOffset")?, obj.get("byteLength")?)
-    };
-    if length == 0 {
-        return Ok(Some(Vec::new()));
-    }
-    let uint8_array: Constructor = ctx.globals().get("Uint8Array")?;
-    let view: Object = uint8_array.construct((buffer, offset, length))?;
-    let to_hex: Function = view.get("toHex")?;
-    let hex: rquickjs::String = to_hex.call((This(view),))?;
-    let hex = hex.to_string()?;
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
-            _ => None,
-        })
-        .collect::<Option<Vec<u8>>>()
-        .map(Some)
-        .ok_or_else(|| type_error(ctx, "Uint8Array.prototype.toHex returned malformed output"))
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
 /// A WebIDL dictionary argument: `undefined`/`null` → absent, an object → its members.
-fn dictionary<'js>(ctx: &Ctx<'js>, value: Opt<Value<'js>>, what: &str) -> rquickjs::Result<Option<Object<'js>>> {
+fn dictionary<'js>(
+    ctx: &Ctx<'js>,
+    value: Opt<Value<'js>>,
+    what: &str,
+) -> rquickjs::Result<Option<Object<'js>>> {
     match value.0 {
         None => Ok(None),
         Some(v) if v.is_undefined() || v.is_null() => Ok(None),
         Some(v) => match v.into_object() {
             Some(obj) => Ok(Some(obj)),
-            None => Err(type_error(ctx, &format!("{what}: The provided value is not of type 'object'."))),
+            None => Err(type_error(
+                ctx,
+                &format!("{what}: The provided value is not of type 'object'."),
+            )),
         },
     }
 }
 
 /// A `boolean` dictionary member (default `false`).
-fn bool_member<'js>(ctx: &Ctx<'js>, dict: Option<&Object<'js>>, name: &str) -> rquickjs::Result<bool> {
+fn bool_member<'js>(
+    ctx: &Ctx<'js>,
+    dict: Option<&Object<'js>>,
+    name: &str,
+) -> rquickjs::Result<bool> {
     match dict {
         None => Ok(false),
         Some(dict) => Coerced::<bool>::from_js(ctx, dict.get(name)?).map(|b| b.0),
@@ -126,7 +99,10 @@ fn encode_prefix(source: &str, space: usize) -> (usize, Vec<u8>) {
         end += c.len_utf8();
         read += c.len_utf16();
     }
-    (read, source.as_bytes().get(..end).unwrap_or_default().to_vec())
+    (
+        read,
+        source.as_bytes().get(..end).unwrap_or_default().to_vec(),
+    )
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -141,7 +117,11 @@ impl TextEncoder {
         "utf-8"
     }
 
-    pub fn encode<'js>(&self, ctx: Ctx<'js>, input: Opt<Value<'js>>) -> rquickjs::Result<TypedArray<'js, u8>> {
+    pub fn encode<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        input: Opt<Value<'js>>,
+    ) -> rquickjs::Result<TypedArray<'js, u8>> {
         let input = match input.0 {
             Some(v) if !v.is_undefined() => usv_string(&ctx, v)?,
             _ => String::new(),
@@ -157,9 +137,18 @@ impl TextEncoder {
     ) -> rquickjs::Result<Object<'js>> {
         let source = match source.0 {
             Some(v) => usv_string(&ctx, v)?,
-            None => return Err(type_error(&ctx, "Failed to execute 'encodeInto' on 'TextEncoder': 2 arguments required.")),
+            None => {
+                return Err(type_error(
+                    &ctx,
+                    "Failed to execute 'encodeInto' on 'TextEncoder': 2 arguments required.",
+                ))
+            }
         };
-        let Some(destination) = destination.0.and_then(|d| d.into_object()).filter(|d| d.is_typed_array::<u8>()) else {
+        let Some(destination) = destination
+            .0
+            .and_then(|d| d.into_object())
+            .filter(|d| d.is_typed_array::<u8>())
+        else {
             return Err(type_error(
                 &ctx,
                 "Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.",
@@ -170,7 +159,10 @@ impl TextEncoder {
         let written = bytes.len();
         if written > 0 {
             let set: Function = destination.get("set")?;
-            set.call::<_, ()>((This(destination.clone()), TypedArray::<u8>::new(ctx.clone(), bytes)?))?;
+            set.call::<_, ()>((
+                This(destination.clone()),
+                TypedArray::<u8>::new(ctx.clone(), bytes)?,
+            ))?;
         }
         let result = Object::new(ctx)?;
         result.set("read", read)?;
@@ -183,6 +175,11 @@ impl TextEncoder {
         "TextEncoder"
     }
 }
+
+/// A fatal `TextDecoder` met bytes that are not valid in its encoding.
+#[derive(Debug, thiserror::Error)]
+#[error("The encoded data was not valid for encoding {}", .0.name().to_ascii_lowercase())]
+pub struct MalformedInput(pub &'static Encoding);
 
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class]
@@ -203,7 +200,12 @@ impl TextDecoder {
     /// those that map to the "replacement" encoding.
     pub fn for_label(label: &str, fatal: bool, ignore_bom: bool) -> Option<Self> {
         let encoding = Encoding::for_label_no_replacement(label.as_bytes())?;
-        Some(TextDecoder { encoding, fatal, ignore_bom, decoder: None })
+        Some(TextDecoder {
+            encoding,
+            fatal,
+            ignore_bom,
+            decoder: None,
+        })
     }
 
     fn new_decoder(&self) -> Decoder {
@@ -214,13 +216,18 @@ impl TextDecoder {
         }
     }
 
-    /// Decodes one chunk; `last` flushes. `Err(())` on malformed input when fatal.
-    pub fn decode_bytes(&mut self, bytes: &[u8], last: bool) -> Result<String, ()> {
+    /// Decodes one chunk; `last` flushes. Fails on malformed input only when fatal, and then
+    /// forgets the stream in progress.
+    pub fn decode_bytes(&mut self, bytes: &[u8], last: bool) -> Result<String, MalformedInput> {
         let mut decoder = match self.decoder.take() {
             Some(decoder) => decoder,
             None => self.new_decoder(),
         };
-        let decoded = if self.fatal { decode_fatal(&mut decoder, bytes, last) } else { Ok(decode_lossy(&mut decoder, bytes, last)) };
+        let decoded = if self.fatal {
+            decode_fatal(&mut decoder, bytes, last).map_err(|()| MalformedInput(self.encoding))
+        } else {
+            Ok(decode_lossy(&mut decoder, bytes, last))
+        };
         if !last && decoded.is_ok() {
             self.decoder = Some(decoder);
         }
@@ -245,6 +252,11 @@ fn decode_lossy(decoder: &mut Decoder, mut src: &[u8], last: bool) -> String {
     }
 }
 
+/// `Err(())` at the first malformed sequence.
+#[allow(
+    clippy::result_unit_err,
+    reason = "private; the caller adds the encoding"
+)]
 fn decode_fatal(decoder: &mut Decoder, mut src: &[u8], last: bool) -> Result<String, ()> {
     let mut out = String::with_capacity(room(decoder, src.len()));
     loop {
@@ -261,7 +273,11 @@ fn decode_fatal(decoder: &mut Decoder, mut src: &[u8], last: bool) -> Result<Str
 #[rquickjs::methods(rename_all = "camelCase")]
 impl TextDecoder {
     #[qjs(constructor)]
-    pub fn new<'js>(ctx: Ctx<'js>, label: Opt<Value<'js>>, options: Opt<Value<'js>>) -> rquickjs::Result<Self> {
+    pub fn new<'js>(
+        ctx: Ctx<'js>,
+        label: Opt<Value<'js>>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Self> {
         let label = match label.0 {
             Some(v) if !v.is_undefined() => usv_string(&ctx, v)?,
             _ => String::from("utf-8"),
@@ -289,11 +305,16 @@ impl TextDecoder {
         self.ignore_bom
     }
 
-    pub fn decode<'js>(&mut self, ctx: Ctx<'js>, input: Opt<Value<'js>>, options: Opt<Value<'js>>) -> rquickjs::Result<String> {
+    pub fn decode<'js>(
+        &mut self,
+        ctx: Ctx<'js>,
+        input: Opt<Value<'js>>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<String> {
         let bytes = match input.0 {
-            None => Vec::new(),
-            Some(v) if v.is_undefined() => Vec::new(),
-            Some(v) => buffer_source_bytes(&ctx, &v)?.ok_or_else(|| {
+            None => bytes::Bytes::new(),
+            Some(v) if v.is_undefined() => bytes::Bytes::new(),
+            Some(v) => buffer_source::copy_bytes(&ctx, &v)?.ok_or_else(|| {
                 type_error(
                     &ctx,
                     "Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.",
@@ -302,9 +323,8 @@ impl TextDecoder {
         };
         let options = dictionary(&ctx, options, "Failed to execute 'decode' on 'TextDecoder'")?;
         let stream = bool_member(&ctx, options.as_ref(), "stream")?;
-        self.decode_bytes(&bytes, !stream).map_err(|()| {
-            type_error(&ctx, &format!("The encoded data was not valid for encoding {}", self.encoding.name().to_ascii_lowercase()))
-        })
+        self.decode_bytes(&bytes, !stream)
+            .map_err(|e| type_error(&ctx, &e.to_string()))
     }
 
     #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
@@ -315,7 +335,12 @@ impl TextDecoder {
 
 impl Default for TextDecoder {
     fn default() -> Self {
-        TextDecoder { encoding: UTF_8, fatal: false, ignore_bom: false, decoder: None }
+        TextDecoder {
+            encoding: UTF_8,
+            fatal: false,
+            ignore_bom: false,
+            decoder: None,
+        }
     }
 }
 

@@ -11,7 +11,9 @@
 //!
 //! Every string crossing into `ada-url` is a USVString (lone surrogates → U+FFFD). Setters
 //! that ada rejects leave the URL unchanged, as the spec's setters do; only the constructor and
-//! the `href` setter throw (`TypeError: Invalid URL`).
+//! the `href` setter throw (`TypeError: Invalid URL`). One check sits on top of ada 4.0: UTS #46
+//! validity of `xn--` labels in special URLs' domains ([`has_invalid_xn_label`]), which ada
+//! skips and WPT's `urltestdata.json` tests.
 //!
 //! ## The `URL` ↔ `searchParams` link
 //!
@@ -48,7 +50,10 @@ pub struct Url<'js> {
 impl<'js> Url<'js> {
     /// Wraps an already-parsed URL.
     pub fn from_ada(url: ada_url::Url) -> Self {
-        Url { url, search_params: None }
+        Url {
+            url,
+            search_params: None,
+        }
     }
 
     /// The parsed URL.
@@ -81,7 +86,10 @@ impl<'js> Url<'js> {
     }
 
     /// Replaces the linked `searchParams` list (after `href` or `search` changed).
-    fn resync_params(this: &Class<'js, Url<'js>>, list: Vec<(String, String)>) -> rquickjs::Result<()> {
+    fn resync_params(
+        this: &Class<'js, Url<'js>>,
+        list: Vec<(String, String)>,
+    ) -> rquickjs::Result<()> {
         let params = this.try_borrow()?.search_params.clone();
         if let Some(params) = params {
             params.try_borrow_mut()?.replace_list(list);
@@ -97,7 +105,9 @@ fn parse_url(input: &str, base: Option<&str>) -> Option<ada_url::Url> {
             return None;
         }
     }
-    ada_url::Url::parse(input, base).ok().filter(|url| !has_invalid_xn_label(url))
+    ada_url::Url::parse(input, base)
+        .ok()
+        .filter(|url| !has_invalid_xn_label(url))
 }
 
 /// Runs a host-changing setter on a copy and keeps it only if its host is valid.
@@ -114,7 +124,9 @@ fn set_host_checked(url: &mut ada_url::Url, set: impl FnOnce(&mut ada_url::Url))
 /// `xn--` label must be non-empty Punycode that decodes to a label ToASCII maps back to itself
 /// (so the decoded characters are all "valid", not mapped or disallowed).
 fn has_invalid_xn_label(url: &ada_url::Url) -> bool {
-    if matches!(url.scheme_type(), ada_url::SchemeType::NotSpecial) || !matches!(url.host_type(), ada_url::HostType::Domain) {
+    if matches!(url.scheme_type(), ada_url::SchemeType::NotSpecial)
+        || !matches!(url.host_type(), ada_url::HostType::Domain)
+    {
         return false;
     }
     url.hostname().split('.').any(|label| {
@@ -192,7 +204,10 @@ fn url_and_base<'js>(
     what: &str,
 ) -> rquickjs::Result<(String, Option<String>)> {
     let Some(url) = url.0 else {
-        return Err(type_error(ctx, &format!("{what}: 1 argument required, but only 0 present.")));
+        return Err(type_error(
+            ctx,
+            &format!("{what}: 1 argument required, but only 0 present."),
+        ));
     };
     let url = usv_string(ctx, url)?;
     let base = match base.0 {
@@ -205,7 +220,11 @@ fn url_and_base<'js>(
 #[rquickjs::methods(rename_all = "camelCase")]
 impl<'js> Url<'js> {
     #[qjs(constructor)]
-    pub fn new(ctx: Ctx<'js>, url: Opt<Value<'js>>, base: Opt<Value<'js>>) -> rquickjs::Result<Url<'js>> {
+    pub fn new(
+        ctx: Ctx<'js>,
+        url: Opt<Value<'js>>,
+        base: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Url<'js>> {
         let (input, base) = url_and_base(&ctx, url, base, "Failed to construct 'URL'")?;
         match parse_url(&input, base.as_deref()) {
             Some(url) => Ok(Url::from_ada(url)),
@@ -214,7 +233,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(static)]
-    pub fn can_parse(ctx: Ctx<'js>, url: Opt<Value<'js>>, base: Opt<Value<'js>>) -> rquickjs::Result<bool> {
+    pub fn can_parse(
+        ctx: Ctx<'js>,
+        url: Opt<Value<'js>>,
+        base: Opt<Value<'js>>,
+    ) -> rquickjs::Result<bool> {
         let (input, base) = url_and_base(&ctx, url, base, "Failed to execute 'canParse' on 'URL'")?;
         Ok(parse_url(&input, base.as_deref()).is_some())
     }
@@ -238,7 +261,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "href")]
-    pub fn set_href(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_href(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         let value = usv_string(&ctx, value)?;
         let Some(url) = parse_url(&value, None) else {
             return Err(type_error(&ctx, "Invalid URL"));
@@ -262,7 +289,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "protocol")]
-    pub fn set_protocol(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_protocol(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_protocol(v);
         })
@@ -274,7 +305,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "username")]
-    pub fn set_username(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_username(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_username(Some(v));
         })
@@ -286,7 +321,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "password")]
-    pub fn set_password(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_password(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_password(Some(v));
         })
@@ -298,7 +337,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "host")]
-    pub fn set_host(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_host(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             set_host_checked(url, |url| {
                 let _ = url.set_host(Some(v));
@@ -312,7 +355,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "hostname")]
-    pub fn set_hostname(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_hostname(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             set_host_checked(url, |url| {
                 let _ = url.set_hostname(Some(v));
@@ -326,7 +373,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "port")]
-    pub fn set_port(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_port(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_port(Some(v));
         })
@@ -338,7 +389,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "pathname")]
-    pub fn set_pathname(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_pathname(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_pathname(Some(v));
         })
@@ -350,7 +405,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "search")]
-    pub fn set_search(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_search(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         let value = usv_string(&ctx, value)?;
         this.0.try_borrow_mut()?.url.set_search(Some(&value));
         // The list comes from the input itself, not from the percent-encoded query.
@@ -381,7 +440,11 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "hash")]
-    pub fn set_hash(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
+    pub fn set_hash(
+        ctx: Ctx<'js>,
+        this: This<Class<'js, Url<'js>>>,
+        value: Value<'js>,
+    ) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| url.set_hash(Some(v)))
     }
 
@@ -406,3 +469,47 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     constructor::<Url>(ctx)
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_js;
+
+    #[test]
+    fn punycode_decoding() {
+        assert_eq!(
+            super::punycode_decode("mnchen-3ya").as_deref(),
+            Some("münchen")
+        );
+        assert_eq!(super::punycode_decode("ls8h").as_deref(), Some("💩"));
+        assert_eq!(super::punycode_decode("").as_deref(), Some(""));
+        assert_eq!(super::punycode_decode("abc-").as_deref(), Some("abc"));
+        assert_eq!(super::punycode_decode("é-a"), None);
+        assert_eq!(super::punycode_decode("99999999999"), None);
+    }
+
+    /// Expected output is what Node 20 prints for the same script.
+    #[test]
+    fn idna_labels_statics_and_errors() {
+        let out = run_js(
+            r#"const r = [];
+               r.push(new URL("http://xn--ls8h/").href, new URL("https://xn--nxasmq6b.com/").hostname, new URL("http://münchen.de/").host);
+               const u = new URL("https://a.example/"); u.host = "xn--"; r.push(u.href); u.hostname = "xn--mnchen-3ya"; r.push(u.href);
+               r.push(URL.canParse("/p", "https://xn--/"), URL.canParse("/p", "https://a/"));
+               try { new URL() } catch (e) { r.push(e.name) }
+               try { new URL("/x", "nope") } catch (e) { r.push(e.name) }
+               const v = new URL("http://h/p?q"); v.pathname = { toString() { return v.search + "z"; } }; r.push(v.href);
+               r.push(Object.prototype.toString.call(v), JSON.stringify({u: v}), URL.parse("/a", "http://b/c").href);
+               const w = new URL("sc://xn--/"); r.push(w.href);
+               globalThis.result = r.join("\n");"#,
+        );
+        assert_eq!(
+            out,
+            "http://xn--ls8h/\nxn--nxasmq6b.com\nxn--mnchen-3ya.de\nhttps://a.example/\nhttps://xn--mnchen-3ya/\nfalse\ntrue\nTypeError\nTypeError\nhttp://h/%3Fqz?q\n[object URL]\n{\"u\":\"http://h/%3Fqz?q\"}\nhttp://b/a\nsc://xn--/"
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let out = run_js(r#"globalThis.result = new URL("http://h/\uD800?\uDC00#\uD800").href;"#);
+        assert_eq!(out, "http://h/%EF%BF%BD?%EF%BF%BD#%EF%BF%BD");
+    }
+}

@@ -1,0 +1,115 @@
+//! Bad configs through the real CLI: exit code 1 (never a panic's 101), and one message
+//! naming `file:line:col` and what was wrong.
+
+mod support;
+
+use support::{nanod, TestDir};
+
+/// Runs `nanod serve FILE` on a config written to `name` and returns its stderr; asserts the
+/// process failed with exit code 1.
+fn serve_fails(dir: &TestDir, name: &str, config: &str) -> String {
+    let path = dir.write(name, config);
+    let output = nanod().arg("serve").arg(&path).current_dir(&dir.0).output().expect("run nanod");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "exit status; stderr:\n{stderr}");
+    stderr.replace(&format!("{}/", dir.0.display()), "")
+}
+
+const HEAD: &str = "using Workerd = import \"/workerd/workerd.capnp\";\nconst config :Workerd.Config = (\n";
+
+fn worker_config(worker_fields: &str, socket_service: &str) -> String {
+    format!(
+        "{HEAD}  services = [(name = \"main\", worker = (modules = [(name = \"w.js\", esModule = \"export default {{}}\")], {worker_fields}))],\n  sockets = [(name = \"http\", address = \"127.0.0.1:0\", http = (), service = \"{socket_service}\")],\n);\n"
+    )
+}
+
+#[test]
+fn unknown_field_suggests_the_right_one() {
+    let dir = TestDir::new("err-field");
+    let stderr = serve_fails(&dir, "c.capnp", &worker_config("compatibilityDate = \"2024-09-01\", bindingz = []", "main"));
+    assert_eq!(stderr.trim(), "c.capnp:3:136: Struct 'Worker' has no field named 'bindingz'; did you mean 'bindings'?");
+}
+
+#[test]
+fn syntax_error() {
+    let dir = TestDir::new("err-syntax");
+    let stderr = serve_fails(&dir, "c.capnp", &format!("{HEAD}  services = [(name = \"main\" worker = ())]\n);\n"));
+    assert_eq!(stderr.trim(), "c.capnp:3:30: expected ',' or ')' after a field, found 'worker'");
+}
+
+#[test]
+fn missing_embed_file() {
+    let dir = TestDir::new("err-embed");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("\"export default {}\"", "embed \"gone.js\"");
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    assert!(stderr.starts_with("c.capnp:3:79: cannot read embedded file 'gone.js'"), "{stderr}");
+}
+
+#[test]
+fn binding_to_an_undefined_service() {
+    let dir = TestDir::new("err-binding");
+    let stderr = serve_fails(
+        &dir,
+        "c.capnp",
+        &worker_config("compatibilityDate = \"2024-09-01\", bindings = [(name = \"AUTH\", service = \"auht\")]", "main"),
+    );
+    assert_eq!(stderr.trim(), "c.capnp:3:174: binding 'AUTH' refers to undefined service 'auht'");
+}
+
+#[test]
+fn socket_to_an_undefined_service() {
+    let dir = TestDir::new("err-socket");
+    let stderr = serve_fails(&dir, "c.capnp", &worker_config("compatibilityDate = \"2024-09-01\"", "mian"));
+    assert_eq!(stderr.trim(), "c.capnp:4:76: socket 'http' refers to undefined service 'mian'; did you mean 'main'?");
+}
+
+#[test]
+fn invalid_compatibility_date() {
+    let dir = TestDir::new("err-date");
+    let stderr = serve_fails(&dir, "c.capnp", &worker_config("compatibilityDate = \"2024-13-01\"", "main"));
+    assert_eq!(stderr.trim(), "c.capnp:3:122: invalid compatibilityDate \"2024-13-01\": expected YYYY-MM-DD");
+}
+
+#[test]
+fn js_syntax_error_names_the_module_and_line() {
+    let dir = TestDir::new("err-js");
+    dir.write("w.js", "export default {\n  fetch(request) {\n    return new Response(;\n  }\n};\n");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("\"export default {}\"", "embed \"w.js\"");
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    assert!(stderr.starts_with("c.capnp:3:52: service \"main\": module \"w.js\": SyntaxError:"), "{stderr}");
+    assert!(stderr.contains("at w.js:3:"), "{stderr}");
+}
+
+#[test]
+fn toml_unknown_key() {
+    let dir = TestDir::new("err-toml");
+    dir.write("w.js", "export default { fetch() { return new Response('x'); } };");
+    let stderr = serve_fails(&dir, "nanod.toml", "[service.main]\ncompatibility_dat = \"2024-09-01\"\nmodules = [\"w.js\"]\n");
+    assert_eq!(stderr.trim(), "nanod.toml:2:1: unknown key 'compatibility_dat' in service 'main'; did you mean 'compatibility_date'?");
+}
+
+#[test]
+fn missing_config_file() {
+    let dir = TestDir::new("err-missing");
+    let output = nanod().arg("serve").arg(dir.path("nope.capnp")).output().expect("run nanod");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nope.capnp: cannot read config"));
+}
+
+#[test]
+fn unknown_socket_override() {
+    let dir = TestDir::new("err-override");
+    let path = dir.write("c.capnp", &worker_config("compatibilityDate = \"2024-09-01\"", "main"));
+    let output = nanod().arg("serve").arg(&path).args(["--socket-addr", "htp=127.0.0.1:0"]).output().expect("run nanod");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "--socket-addr htp=...: no socket named \"htp\" in the config"
+    );
+}
+
+#[test]
+fn check_accepts_the_example() {
+    let output = nanod().arg("check").arg(support::example("nanoservices/config.capnp")).output().expect("run nanod");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
