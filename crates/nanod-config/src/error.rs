@@ -40,22 +40,12 @@ pub struct Error {
 impl Error {
     /// An error at a position.
     pub fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            file: span.file.clone(),
-            span: Some(span),
-            message: message.into(),
-        }
+        Error { kind, file: span.file.clone(), span: Some(span), message: message.into() }
     }
 
     /// An error about a whole file.
     pub fn in_file(kind: ErrorKind, file: &Path, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            file: file.to_path_buf(),
-            span: None,
-            message: message.into(),
-        }
+        Error { kind, file: file.to_path_buf(), span: None, message: message.into() }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -127,9 +117,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[at(i - 1, j)] + 1)
-                .min(d[at(i, j - 1)] + 1)
-                .min(d[at(i - 1, j - 1)] + cost);
+            let mut best = (d[at(i - 1, j)] + 1).min(d[at(i, j - 1)] + 1).min(d[at(i - 1, j - 1)] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[at(i - 2, j - 2)] + 1);
             }
@@ -144,21 +132,13 @@ mod tests {
     use super::*;
 
     fn check(name: &str, candidates: &[&str], expected: Option<&str>) {
-        assert_eq!(
-            suggest(name, candidates.iter().copied()),
-            expected,
-            "{name}"
-        );
+        assert_eq!(suggest(name, candidates.iter().copied()), expected, "{name}");
     }
 
     #[test]
     fn suggestions() {
         check("bindingz", &["bindings", "modules"], Some("bindings"));
-        check(
-            "compatibilityDat",
-            &["compatibilityDate", "compatibilityFlags"],
-            Some("compatibilityDate"),
-        );
+        check("compatibilityDat", &["compatibilityDate", "compatibilityFlags"], Some("compatibilityDate"));
         check("xyz", &["bindings", "modules"], None);
         check("mian", &["main", "auth"], Some("main"));
         check("a", &["b"], None);
@@ -175,15 +155,8 @@ mod tests {
 
     #[test]
     fn display() {
-        let span = Span {
-            file: "a.capnp".into(),
-            line: 3,
-            col: 7,
-        };
-        assert_eq!(
-            Error::at(ErrorKind::Syntax, span, "bad").to_string(),
-            "a.capnp:3:7: bad"
-        );
+        let span = Span { file: "a.capnp".into(), line: 3, col: 7 };
+        assert_eq!(Error::at(ErrorKind::Syntax, span, "bad").to_string(), "a.capnp:3:7: bad");
         let e = Error::in_file(ErrorKind::Io, Path::new("b.toml"), "gone");
         assert_eq!(e.to_string(), "b.toml: gone");
         assert!(e.span().is_none());

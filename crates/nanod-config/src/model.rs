@@ -53,13 +53,8 @@ pub struct Socket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocketProtocol {
     Http(HttpOptions),
-    Https {
-        options: HttpOptions,
-        tls: TlsOptions,
-    },
-    Tcp {
-        tls: Option<TlsOptions>,
-    },
+    Https { options: HttpOptions, tls: TlsOptions },
+    Tcp { tls: Option<TlsOptions> },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,11 +224,7 @@ pub struct Network {
 
 impl Default for Network {
     fn default() -> Self {
-        Network {
-            allow: vec!["public".to_owned()],
-            deny: Vec::new(),
-            tls: None,
-        }
+        Network { allow: vec!["public".to_owned()], deny: Vec::new(), tls: None }
     }
 }
 
@@ -246,15 +237,8 @@ pub struct External {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternalProtocol {
     Http(HttpOptions),
-    Https {
-        options: HttpOptions,
-        tls: TlsOptions,
-        certificate_host: Option<String>,
-    },
-    Tcp {
-        tls: Option<TlsOptions>,
-        certificate_host: Option<String>,
-    },
+    Https { options: HttpOptions, tls: TlsOptions, certificate_host: Option<String> },
+    Tcp { tls: Option<TlsOptions>, certificate_host: Option<String> },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -79,13 +79,7 @@ use crate::model::*;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &[
-    "socket",
-    "service",
-    "v8_flags",
-    "autogates",
-    "structured_logging",
-];
+const TOP_KEYS: &[&str] = &["socket", "service", "v8_flags", "autogates", "structured_logging"];
 const SOCKET_KEYS: &[&str] = &["name", "address", "service", "http", "https", "tcp"];
 const DESIGNATOR_KEYS: &[&str] = &["name", "entrypoint", "props_json"];
 const WORKER_KEYS: &[&str] = &[
@@ -107,15 +101,7 @@ const WORKER_KEYS: &[&str] = &[
     "external",
     "disk",
 ];
-const MODULE_KINDS: &[&str] = &[
-    "es_module",
-    "common_js_module",
-    "text",
-    "data",
-    "wasm",
-    "json",
-    "python_module",
-];
+const MODULE_KINDS: &[&str] = &["es_module", "common_js_module", "text", "data", "wasm", "json", "python_module"];
 const BINDING_KINDS: &[&str] = &[
     "text",
     "text_file",
@@ -157,14 +143,7 @@ const TLS_KEYS: &[&str] = &[
     "min_version",
     "cipher_list",
 ];
-const TLS_VERSIONS: &[&str] = &[
-    "goodDefault",
-    "ssl3",
-    "tls1Dot0",
-    "tls1Dot1",
-    "tls1Dot2",
-    "tls1Dot3",
-];
+const TLS_VERSIONS: &[&str] = &["goodDefault", "ssl3", "tls1Dot0", "tls1Dot1", "tls1Dot2", "tls1Dot3"];
 const CRYPTO_MATERIAL: &[&str] = &["raw_file", "hex", "base64", "pkcs8", "spki", "jwk"];
 
 /// Parses `nanod.toml` text into the model.
@@ -232,26 +211,14 @@ impl<'a> Cx<'a> {
     fn new(file: &'a Path, source: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
-        Cx {
-            file,
-            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
-            line_starts,
-            source,
-        }
+        Cx { file, dir: file.parent().map(Path::to_path_buf).unwrap_or_default(), line_starts, source }
     }
 
     fn span(&self, range: &Range<usize>) -> Span {
         let offset = range.start.min(self.source.len());
-        let line = self
-            .line_starts
-            .partition_point(|&start| start <= offset)
-            .max(1);
+        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let col = self
-            .source
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
+        let col = self.source.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
         Span {
             file: self.file.to_path_buf(),
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -264,50 +231,24 @@ impl<'a> Cx<'a> {
     }
 
     fn expected(&self, v: &Value, what: &str, key: &str) -> Error {
-        self.err(
-            ErrorKind::Schema,
-            v.span(),
-            format!("expected {what} for '{key}'"),
-        )
+        self.err(ErrorKind::Schema, v.span(), format!("expected {what} for '{key}'"))
     }
 
     /// `v` as a table whose keys must all be in `allowed` (empty `allowed`: any key).
-    fn table<'v, 'i>(
-        &self,
-        v: &'v Value<'i>,
-        what: &str,
-        allowed: &[&str],
-    ) -> Result<Table<'v, 'i>, Error> {
+    fn table<'v, 'i>(&self, v: &'v Value<'i>, what: &str, allowed: &[&str]) -> Result<Table<'v, 'i>, Error> {
         let DeValue::Table(t) = v.get_ref() else {
-            return Err(self.err(
-                ErrorKind::Schema,
-                v.span(),
-                format!("expected a table for {what}"),
-            ));
+            return Err(self.err(ErrorKind::Schema, v.span(), format!("expected a table for {what}")));
         };
-        let mut entries: Vec<Entry> = t
-            .iter()
-            .map(|(k, value)| Entry {
-                key: k.get_ref().as_ref(),
-                key_span: k.span(),
-                value,
-            })
-            .collect();
+        let mut entries: Vec<Entry> =
+            t.iter().map(|(k, value)| Entry { key: k.get_ref().as_ref(), key_span: k.span(), value }).collect();
         entries.sort_by_key(|e| e.key_span.start);
         if !allowed.is_empty() {
             if let Some(e) = entries.iter().find(|e| !allowed.contains(&e.key)) {
-                let msg = format!(
-                    "unknown key '{}' in {what}{}",
-                    e.key,
-                    did_you_mean(e.key, allowed.iter().copied())
-                );
+                let msg = format!("unknown key '{}' in {what}{}", e.key, did_you_mean(e.key, allowed.iter().copied()));
                 return Err(self.err(ErrorKind::Schema, e.key_span.clone(), msg));
             }
         }
-        Ok(Table {
-            entries,
-            span: v.span(),
-        })
+        Ok(Table { entries, span: v.span() })
     }
 
     fn array<'v, 'i>(&self, v: &'v Value<'i>, key: &str) -> Result<&'v [Value<'i>], Error> {
@@ -325,19 +266,13 @@ impl<'a> Cx<'a> {
     }
 
     fn string(&self, t: &Table, key: &str) -> Result<Option<String>, Error> {
-        t.get(key)
-            .map(|v| self.str_of(v, key).map(str::to_owned))
-            .transpose()
+        t.get(key).map(|v| self.str_of(v, key).map(str::to_owned)).transpose()
     }
 
     fn required(&self, t: &Table, key: &str, what: &str) -> Result<String, Error> {
         match t.get(key) {
             Some(v) => Ok(self.str_of(v, key)?.to_owned()),
-            None => Err(self.err(
-                ErrorKind::Schema,
-                t.span.clone(),
-                format!("{what} needs '{key}'"),
-            )),
+            None => Err(self.err(ErrorKind::Schema, t.span.clone(), format!("{what} needs '{key}'"))),
         }
     }
 
@@ -353,48 +288,27 @@ impl<'a> Cx<'a> {
         let Some(v) = t.get(key) else {
             return Ok(Vec::new());
         };
-        self.array(v, key)?
-            .iter()
-            .map(|item| self.str_of(item, key).map(str::to_owned))
-            .collect()
+        self.array(v, key)?.iter().map(|item| self.str_of(item, key).map(str::to_owned)).collect()
     }
 
     fn read(&self, v: &Value, key: &str) -> Result<Vec<u8>, Error> {
         let full = self.dir.join(self.str_of(v, key)?);
-        std::fs::read(&full).map_err(|e| {
-            self.err(
-                ErrorKind::Io,
-                v.span(),
-                format!("cannot read file '{}': {e}", full.display()),
-            )
-        })
+        std::fs::read(&full)
+            .map_err(|e| self.err(ErrorKind::Io, v.span(), format!("cannot read file '{}': {e}", full.display())))
     }
 
     fn read_text(&self, v: &Value, key: &str) -> Result<String, Error> {
-        String::from_utf8(self.read(v, key)?).map_err(|_| {
-            self.err(
-                ErrorKind::Schema,
-                v.span(),
-                format!("file for '{key}' is not valid UTF-8 text"),
-            )
-        })
+        String::from_utf8(self.read(v, key)?)
+            .map_err(|_| self.err(ErrorKind::Schema, v.span(), format!("file for '{key}' is not valid UTF-8 text")))
     }
 
     /// Exactly one of `kinds` set in `t`; `what` names the thing in the message.
-    fn one_of<'t, 'v, 'i>(
-        &self,
-        t: &'t Table<'v, 'i>,
-        kinds: &[&str],
-        what: &str,
-    ) -> Result<&'t Entry<'v, 'i>, Error> {
+    fn one_of<'t, 'v, 'i>(&self, t: &'t Table<'v, 'i>, kinds: &[&str], what: &str) -> Result<&'t Entry<'v, 'i>, Error> {
         let mut set = t.entries.iter().filter(|e| kinds.contains(&e.key));
         match (set.next(), set.next()) {
             (Some(one), None) => Ok(one),
             (Some(first), Some(second)) => {
-                let msg = format!(
-                    "{what} sets both '{}' and '{}'; set only one",
-                    first.key, second.key
-                );
+                let msg = format!("{what} sets both '{}' and '{}'; set only one", first.key, second.key);
                 Err(self.err(ErrorKind::Schema, second.key_span.clone(), msg))
             }
             (None, _) => {
@@ -408,10 +322,7 @@ impl<'a> Cx<'a> {
         let t = self.table(v, "a socket", SOCKET_KEYS)?;
         let name = self.string(&t, "name")?.unwrap_or_default();
         let what = format!("socket '{name}'");
-        let mut protocols = t
-            .entries
-            .iter()
-            .filter(|e| matches!(e.key, "http" | "https" | "tcp"));
+        let mut protocols = t.entries.iter().filter(|e| matches!(e.key, "http" | "https" | "tcp"));
         let protocol = match (protocols.next(), protocols.next()) {
             (_, Some(second)) => {
                 let msg = format!("{what} sets more than one of: http, https, tcp");
@@ -419,47 +330,26 @@ impl<'a> Cx<'a> {
             }
             (None, None) => SocketProtocol::Http(HttpOptions::default()),
             (Some(e), None) => match e.key {
-                "http" => SocketProtocol::Http(
-                    self.http_options(&self.table(e.value, "'http'", HTTP_KEYS)?)?,
-                ),
+                "http" => SocketProtocol::Http(self.http_options(&self.table(e.value, "'http'", HTTP_KEYS)?)?),
                 "https" => {
                     let keys: Vec<&str> = HTTP_KEYS.iter().copied().chain(["tls"]).collect();
                     let h = self.table(e.value, "'https'", &keys)?;
-                    SocketProtocol::Https {
-                        options: self.http_options(&h)?,
-                        tls: self.tls_in(&h)?.unwrap_or_default(),
-                    }
+                    SocketProtocol::Https { options: self.http_options(&h)?, tls: self.tls_in(&h)?.unwrap_or_default() }
                 }
-                _ => SocketProtocol::Tcp {
-                    tls: self.tls_in(&self.table(e.value, "'tcp'", &["tls"])?)?,
-                },
+                _ => SocketProtocol::Tcp { tls: self.tls_in(&self.table(e.value, "'tcp'", &["tls"])?)? },
             },
         };
         let service = match t.get("service") {
             Some(s) => self.designator(s, "service")?,
-            None => ServiceDesignator {
-                span: self.span(&t.span),
-                ..ServiceDesignator::default()
-            },
+            None => ServiceDesignator { span: self.span(&t.span), ..ServiceDesignator::default() },
         };
-        Ok(Socket {
-            name,
-            address: self.string(&t, "address")?,
-            protocol,
-            service,
-            span: self.span(&t.span),
-        })
+        Ok(Socket { name, address: self.string(&t, "address")?, protocol, service, span: self.span(&t.span) })
     }
 
     fn designator(&self, v: &Value, key: &str) -> Result<ServiceDesignator, Error> {
         let span = self.span(&v.span());
         if let DeValue::String(name) = v.get_ref() {
-            return Ok(ServiceDesignator {
-                name: name.to_string(),
-                entrypoint: None,
-                props_json: None,
-                span,
-            });
+            return Ok(ServiceDesignator { name: name.to_string(), entrypoint: None, props_json: None, span });
         }
         if !matches!(v.get_ref(), DeValue::Table(_)) {
             return Err(self.expected(v, "a service name or a table", key));
@@ -478,10 +368,7 @@ impl<'a> Cx<'a> {
         let span = self.span(&entry.key_span);
         let what = format!("service '{name}'");
         let t = self.table(entry.value, &what, WORKER_KEYS)?;
-        let mut kinds = t
-            .entries
-            .iter()
-            .filter(|e| matches!(e.key, "network" | "external" | "disk"));
+        let mut kinds = t.entries.iter().filter(|e| matches!(e.key, "network" | "external" | "disk"));
         let kind = match (kinds.next(), kinds.next()) {
             (Some(_), Some(second)) => {
                 let msg = format!("{what} sets more than one of: network, external, disk");
@@ -489,10 +376,7 @@ impl<'a> Cx<'a> {
             }
             (Some(kind), None) => {
                 if let Some(other) = t.entries.iter().find(|e| e.key != kind.key) {
-                    let msg = format!(
-                        "a {} service takes no other keys, found '{}'",
-                        kind.key, other.key
-                    );
+                    let msg = format!("a {} service takes no other keys, found '{}'", kind.key, other.key);
                     return Err(self.err(ErrorKind::Schema, other.key_span.clone(), msg));
                 }
                 match kind.key {
@@ -508,24 +392,16 @@ impl<'a> Cx<'a> {
 
     fn worker(&self, t: &Table, name: &str, key_span: &Range<usize>) -> Result<Worker, Error> {
         let what = format!("service '{name}'");
-        let mut sources = t
-            .entries
-            .iter()
-            .filter(|e| matches!(e.key, "modules" | "service_worker_script" | "inherit"));
+        let mut sources = t.entries.iter().filter(|e| matches!(e.key, "modules" | "service_worker_script" | "inherit"));
         let source = match (sources.next(), sources.next()) {
             (_, Some(second)) => {
-                let msg = format!(
-                    "{what} sets more than one of: modules, service_worker_script, inherit"
-                );
+                let msg = format!("{what} sets more than one of: modules, service_worker_script, inherit");
                 return Err(self.err(ErrorKind::Schema, second.key_span.clone(), msg));
             }
             (None, None) => WorkerSource::Modules(Vec::new()),
             (Some(e), None) => match e.key {
                 "modules" => WorkerSource::Modules(
-                    self.array(e.value, "modules")?
-                        .iter()
-                        .map(|m| self.module(m))
-                        .collect::<Result<_, _>>()?,
+                    self.array(e.value, "modules")?.iter().map(|m| self.module(m)).collect::<Result<_, _>>()?,
                 ),
                 "service_worker_script" => WorkerSource::ServiceWorkerScript {
                     source: self.read_text(e.value, e.key)?,
@@ -537,16 +413,12 @@ impl<'a> Cx<'a> {
         let bindings = match t.get("bindings") {
             Some(b) => {
                 let b = self.table(b, &format!("the bindings of {what}"), &[])?;
-                b.entries
-                    .iter()
-                    .map(|e| self.binding(e))
-                    .collect::<Result<_, _>>()?
+                b.entries.iter().map(|e| self.binding(e)).collect::<Result<_, _>>()?
             }
             None => Vec::new(),
         };
         let designator = |key: &str| t.get(key).map(|v| self.designator(v, key)).transpose();
-        let durable_object_storage = match t.get("durable_object_storage").map(|v| (v, v.get_ref()))
-        {
+        let durable_object_storage = match t.get("durable_object_storage").map(|v| (v, v.get_ref())) {
             None => DurableObjectStorage::None,
             Some((v, DeValue::String(s))) => match s.as_ref() {
                 "none" => DurableObjectStorage::None,
@@ -561,11 +433,7 @@ impl<'a> Cx<'a> {
             },
             Some((v, _)) => {
                 let s = self.table(v, "'durable_object_storage'", &["local_disk"])?;
-                DurableObjectStorage::LocalDisk(self.required(
-                    &s,
-                    "local_disk",
-                    "'durable_object_storage'",
-                )?)
+                DurableObjectStorage::LocalDisk(self.required(&s, "local_disk", "'durable_object_storage'")?)
             }
         };
         let namespaces = match t.get("durable_object_namespaces") {
@@ -577,11 +445,7 @@ impl<'a> Cx<'a> {
             None => Vec::new(),
         };
         let tails = match t.get("tails") {
-            Some(v) => self
-                .array(v, "tails")?
-                .iter()
-                .map(|d| self.designator(d, "tails"))
-                .collect::<Result<_, _>>()?,
+            Some(v) => self.array(v, "tails")?.iter().map(|d| self.designator(d, "tails")).collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
         let date = t.entry("compatibility_date");
@@ -594,8 +458,7 @@ impl<'a> Cx<'a> {
             global_outbound: designator("global_outbound")?,
             cache_api_outbound: designator("cache_api_outbound")?,
             durable_object_namespaces: namespaces,
-            durable_object_unique_key_modifier: self
-                .string(t, "durable_object_unique_key_modifier")?,
+            durable_object_unique_key_modifier: self.string(t, "durable_object_unique_key_modifier")?,
             durable_object_storage,
             module_fallback: self.string(t, "module_fallback")?,
             tails,
@@ -604,13 +467,7 @@ impl<'a> Cx<'a> {
     }
 
     fn do_namespace(&self, v: &Value) -> Result<DurableObjectNamespace, Error> {
-        let keys = [
-            "class_name",
-            "unique_key",
-            "ephemeral_local",
-            "prevent_eviction",
-            "enable_sql",
-        ];
+        let keys = ["class_name", "unique_key", "ephemeral_local", "prevent_eviction", "enable_sql"];
         let t = self.table(v, "a durable object namespace", &keys)?;
         Ok(DurableObjectNamespace {
             class_name: self.required(&t, "class_name", "a durable object namespace")?,
@@ -624,10 +481,7 @@ impl<'a> Cx<'a> {
     fn module(&self, v: &Value) -> Result<Module, Error> {
         let span = self.span(&v.span());
         if let DeValue::String(path) = v.get_ref() {
-            let content = match Path::new(path.as_ref())
-                .extension()
-                .and_then(|e| e.to_str())
-            {
+            let content = match Path::new(path.as_ref()).extension().and_then(|e| e.to_str()) {
                 Some("js" | "mjs") => ModuleContent::EsModule(self.read_text(v, "modules")?),
                 Some("cjs") => ModuleContent::CommonJs(self.read_text(v, "modules")?),
                 Some("wasm") => ModuleContent::Wasm(self.read(v, "modules")?),
@@ -643,17 +497,9 @@ impl<'a> Cx<'a> {
                     return Err(self.err(ErrorKind::Schema, v.span(), msg));
                 }
             };
-            return Ok(Module {
-                name: path.to_string(),
-                content,
-                named_exports: Vec::new(),
-                span,
-            });
+            return Ok(Module { name: path.to_string(), content, named_exports: Vec::new(), span });
         }
-        let keys: Vec<&str> = ["name", "named_exports"]
-            .into_iter()
-            .chain(MODULE_KINDS.iter().copied())
-            .collect();
+        let keys: Vec<&str> = ["name", "named_exports"].into_iter().chain(MODULE_KINDS.iter().copied()).collect();
         let t = self.table(v, "a module", &keys)?;
         let kind = self.one_of(&t, MODULE_KINDS, "a module")?;
         let file = kind.value;
@@ -670,23 +516,14 @@ impl<'a> Cx<'a> {
             Some(name) => name,
             None => self.str_of(file, kind.key)?.to_owned(),
         };
-        Ok(Module {
-            name,
-            content,
-            named_exports: self.strings(&t, "named_exports")?,
-            span,
-        })
+        Ok(Module { name, content, named_exports: self.strings(&t, "named_exports")?, span })
     }
 
     fn binding(&self, entry: &Entry) -> Result<Binding, Error> {
         let name = entry.key.to_owned();
         let span = self.span(&entry.key_span);
         if let DeValue::String(text) = entry.value.get_ref() {
-            return Ok(Binding {
-                name,
-                kind: BindingKind::Text(text.to_string()),
-                span,
-            });
+            return Ok(Binding { name, kind: BindingKind::Text(text.to_string()), span });
         }
         let what = format!("binding '{name}'");
         let t = self.table(entry.value, &what, BINDING_KINDS)?;
@@ -708,22 +545,13 @@ impl<'a> Cx<'a> {
             "queue" => BindingKind::Queue(self.designator(v, key)?),
             "analytics_engine" => BindingKind::AnalyticsEngine(self.designator(v, key)?),
             "durable_object_namespace" => match v.get_ref() {
-                DeValue::String(class) => BindingKind::DurableObjectNamespace {
-                    class_name: class.to_string(),
-                    service_name: None,
-                },
+                DeValue::String(class) => {
+                    BindingKind::DurableObjectNamespace { class_name: class.to_string(), service_name: None }
+                }
                 _ => {
-                    let d = self.table(
-                        v,
-                        "'durable_object_namespace'",
-                        &["class_name", "service_name"],
-                    )?;
+                    let d = self.table(v, "'durable_object_namespace'", &["class_name", "service_name"])?;
                     BindingKind::DurableObjectNamespace {
-                        class_name: self.required(
-                            &d,
-                            "class_name",
-                            "'durable_object_namespace'",
-                        )?,
+                        class_name: self.required(&d, "class_name", "'durable_object_namespace'")?,
                         service_name: self.string(&d, "service_name")?,
                     }
                 }
@@ -734,30 +562,19 @@ impl<'a> Cx<'a> {
             },
             "memory_cache" => {
                 let m = self.table(v, "'memory_cache'", &["id"])?;
-                BindingKind::MemoryCache {
-                    id: self.required(&m, "id", "'memory_cache'")?,
-                }
+                BindingKind::MemoryCache { id: self.required(&m, "id", "'memory_cache'")? }
             }
             "parameter" => {
                 let p = self.table(v, "'parameter'", &["optional"])?;
-                BindingKind::Parameter {
-                    optional: self.boolean(&p, "optional")?,
-                }
+                BindingKind::Parameter { optional: self.boolean(&p, "optional")? }
             }
             "hyperdrive" => {
-                let h = self.table(
-                    v,
-                    "'hyperdrive'",
-                    &["service", "database", "user", "password", "scheme"],
-                )?;
+                let h = self.table(v, "'hyperdrive'", &["service", "database", "user", "password", "scheme"])?;
                 let field = |k: &str| self.string(&h, k).map(Option::unwrap_or_default);
                 BindingKind::Hyperdrive {
                     designator: match h.get("service") {
                         Some(s) => self.designator(s, "service")?,
-                        None => ServiceDesignator {
-                            span: self.span(&h.span),
-                            ..ServiceDesignator::default()
-                        },
+                        None => ServiceDesignator { span: self.span(&h.span), ..ServiceDesignator::default() },
                     },
                     database: field("database")?,
                     user: field("user")?,
@@ -771,11 +588,8 @@ impl<'a> Cx<'a> {
     }
 
     fn crypto_key(&self, v: &Value) -> Result<CryptoKey, Error> {
-        let keys: Vec<&str> = CRYPTO_MATERIAL
-            .iter()
-            .copied()
-            .chain(["algorithm", "algorithm_json", "extractable", "usages"])
-            .collect();
+        let keys: Vec<&str> =
+            CRYPTO_MATERIAL.iter().copied().chain(["algorithm", "algorithm_json", "extractable", "usages"]).collect();
         let t = self.table(v, "'crypto_key'", &keys)?;
         let material = self.one_of(&t, CRYPTO_MATERIAL, "'crypto_key'")?;
         let text = || self.str_of(material.value, material.key).map(str::to_owned);
@@ -817,10 +631,7 @@ impl<'a> Cx<'a> {
                 .iter()
                 .map(|h| {
                     let h = self.table(h, &format!("a header of '{key}'"), &["name", "value"])?;
-                    Ok(Header {
-                        name: self.required(&h, "name", "a header")?,
-                        value: self.string(&h, "value")?,
-                    })
+                    Ok(Header { name: self.required(&h, "name", "a header")?, value: self.string(&h, "value")? })
                 })
                 .collect()
         };
@@ -856,13 +667,9 @@ impl<'a> Cx<'a> {
         };
         let keypair = match (pem("private_key")?, pem("certificate_chain")?) {
             (None, None) => None,
-            (Some(private_key), Some(certificate_chain)) => Some(TlsKeypair {
-                private_key,
-                certificate_chain,
-            }),
+            (Some(private_key), Some(certificate_chain)) => Some(TlsKeypair { private_key, certificate_chain }),
             _ => {
-                let msg =
-                    "'tls' needs both a private key and a certificate chain, or neither".to_owned();
+                let msg = "'tls' needs both a private key and a certificate chain, or neither".to_owned();
                 return Err(self.err(ErrorKind::Schema, t.span.clone(), msg));
             }
         };
@@ -903,11 +710,7 @@ impl<'a> Cx<'a> {
     fn network(&self, v: &Value) -> Result<Network, Error> {
         let t = self.table(v, "'network'", &["allow", "deny", "tls"])?;
         Ok(Network {
-            allow: if t.get("allow").is_some() {
-                self.strings(&t, "allow")?
-            } else {
-                vec!["public".to_owned()]
-            },
+            allow: if t.get("allow").is_some() { self.strings(&t, "allow")? } else { vec!["public".to_owned()] },
             deny: self.strings(&t, "deny")?,
             tls: self.tls_in(&t)?,
         })
@@ -915,10 +718,7 @@ impl<'a> Cx<'a> {
 
     fn external(&self, v: &Value) -> Result<External, Error> {
         let t = self.table(v, "'external'", &["address", "http", "https", "tcp"])?;
-        let mut protocols = t
-            .entries
-            .iter()
-            .filter(|e| matches!(e.key, "http" | "https" | "tcp"));
+        let mut protocols = t.entries.iter().filter(|e| matches!(e.key, "http" | "https" | "tcp"));
         let protocol = match (protocols.next(), protocols.next()) {
             (_, Some(second)) => {
                 let msg = "'external' sets more than one of: http, https, tcp".to_owned();
@@ -926,15 +726,9 @@ impl<'a> Cx<'a> {
             }
             (None, None) => ExternalProtocol::Http(HttpOptions::default()),
             (Some(e), None) => match e.key {
-                "http" => ExternalProtocol::Http(
-                    self.http_options(&self.table(e.value, "'http'", HTTP_KEYS)?)?,
-                ),
+                "http" => ExternalProtocol::Http(self.http_options(&self.table(e.value, "'http'", HTTP_KEYS)?)?),
                 "https" => {
-                    let keys: Vec<&str> = HTTP_KEYS
-                        .iter()
-                        .copied()
-                        .chain(["tls", "certificate_host"])
-                        .collect();
+                    let keys: Vec<&str> = HTTP_KEYS.iter().copied().chain(["tls", "certificate_host"]).collect();
                     let h = self.table(e.value, "'https'", &keys)?;
                     ExternalProtocol::Https {
                         options: self.http_options(&h)?,
@@ -951,10 +745,7 @@ impl<'a> Cx<'a> {
                 }
             },
         };
-        Ok(External {
-            address: self.string(&t, "address")?,
-            protocol,
-        })
+        Ok(External { address: self.string(&t, "address")?, protocol })
     }
 
     fn disk(&self, v: &Value) -> Result<Disk, Error> {
@@ -990,13 +781,11 @@ mod tests {
     }
 
     fn worker(src: &str) -> Worker {
-        match ok(&format!(
-            "[service.w]\nmodules = [\"main.js\"]\ncompatibility_date = \"2024-01-01\"\n{src}"
-        ))
-        .services
-        .into_iter()
-        .next()
-        .map(|s| s.kind)
+        match ok(&format!("[service.w]\nmodules = [\"main.js\"]\ncompatibility_date = \"2024-01-01\"\n{src}"))
+            .services
+            .into_iter()
+            .next()
+            .map(|s| s.kind)
         {
             Some(ServiceKind::Worker(w)) => w,
             other => panic!("not a worker: {other:?}"),
@@ -1018,22 +807,15 @@ mod tests {
         let config = ok(&example.join("\n"));
         let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["main", "internet", "files", "backend"]);
-        let Some(ServiceKind::Worker(w)) = config.services.first().map(|s| &s.kind) else {
-            panic!()
-        };
+        let Some(ServiceKind::Worker(w)) = config.services.first().map(|s| &s.kind) else { panic!() };
         let bindings: Vec<&str> = w.bindings.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(
             bindings,
-            [
-                "AUTH", "GREETING", "CONFIG", "BLOB", "SECRET", "COUNTER", "EVAL", "CACHE",
-                "PARAM", "DB", "KEY"
-            ]
+            ["AUTH", "GREETING", "CONFIG", "BLOB", "SECRET", "COUNTER", "EVAL", "CACHE", "PARAM", "DB", "KEY"]
         );
         assert_eq!(w.durable_object_storage, DurableObjectStorage::InMemory);
         assert_eq!(w.tails.len(), 1);
-        assert!(
-            matches!(&w.bindings[10].kind, BindingKind::CryptoKey(k) if k.algorithm_json == "\"HMAC\"")
-        );
+        assert!(matches!(&w.bindings[10].kind, BindingKind::CryptoKey(k) if k.algorithm_json == "\"HMAC\""));
     }
 
     #[test]
@@ -1054,18 +836,10 @@ P = { parameter = {} }
         );
         let names: Vec<&str> = w.bindings.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["Z", "A", "M", "W", "K", "R", "Q", "E", "D", "P"]);
-        assert_eq!(
-            w.bindings[0].kind,
-            BindingKind::Text("Hello from a text module\n".into())
-        );
+        assert_eq!(w.bindings[0].kind, BindingKind::Text("Hello from a text module\n".into()));
         assert_eq!(w.bindings[1].kind, BindingKind::Data(b"ab".to_vec()));
-        assert!(
-            matches!(&w.bindings[5].kind, BindingKind::R2Bucket(d) if d.entrypoint.as_deref() == Some("e"))
-        );
-        assert_eq!(
-            w.bindings[9].kind,
-            BindingKind::Parameter { optional: false }
-        );
+        assert!(matches!(&w.bindings[5].kind, BindingKind::R2Bucket(d) if d.entrypoint.as_deref() == Some("e")));
+        assert_eq!(w.bindings[9].kind, BindingKind::Parameter { optional: false });
         assert_eq!((w.bindings[0].span.line, w.bindings[0].span.col), (5, 1));
     }
 
@@ -1085,24 +859,13 @@ name = "raw"
 service = "sw"
 tcp = { tls = { min_version = "tls1Dot3", trusted_certificate_files = ["cert.pem"], trusted_certificates = ["x"] } }
 "#);
-        let Some(ServiceKind::Worker(sw)) = config.services.first().map(|s| &s.kind) else {
-            panic!()
-        };
-        assert!(
-            matches!(&sw.source, WorkerSource::ServiceWorkerScript { source, .. } if source.contains("Hello"))
-        );
-        assert_eq!(
-            sw.durable_object_storage,
-            DurableObjectStorage::LocalDisk("files".into())
-        );
+        let Some(ServiceKind::Worker(sw)) = config.services.first().map(|s| &s.kind) else { panic!() };
+        assert!(matches!(&sw.source, WorkerSource::ServiceWorkerScript { source, .. } if source.contains("Hello")));
+        assert_eq!(sw.durable_object_storage, DurableObjectStorage::LocalDisk("files".into()));
         assert!(sw.durable_object_namespaces[0].ephemeral_local);
-        let Some(ServiceKind::Worker(child)) = config.services.get(1).map(|s| &s.kind) else {
-            panic!()
-        };
+        let Some(ServiceKind::Worker(child)) = config.services.get(1).map(|s| &s.kind) else { panic!() };
         assert_eq!(child.source, WorkerSource::Inherit("sw".into()));
-        let SocketProtocol::Tcp { tls: Some(tls) } = &config.sockets[0].protocol else {
-            panic!()
-        };
+        let SocketProtocol::Tcp { tls: Some(tls) } = &config.sockets[0].protocol else { panic!() };
         assert_eq!(tls.min_version, TlsVersion::Tls1Dot3);
         assert_eq!(tls.trusted_certificates.len(), 2);
     }
@@ -1126,20 +889,14 @@ disk = {}
                 &ServiceKind::External(External {
                     address: Some("x:1".into()),
                     protocol: ExternalProtocol::Https {
-                        options: HttpOptions {
-                            style: HttpStyle::Proxy,
-                            ..HttpOptions::default()
-                        },
+                        options: HttpOptions { style: HttpStyle::Proxy, ..HttpOptions::default() },
                         tls: TlsOptions::default(),
                         certificate_host: Some("h".into()),
                     },
                 }),
                 &ServiceKind::External(External {
                     address: None,
-                    protocol: ExternalProtocol::Tcp {
-                        tls: None,
-                        certificate_host: Some("h".into())
-                    },
+                    protocol: ExternalProtocol::Tcp { tls: None, certificate_host: Some("h".into()) },
                 }),
                 &ServiceKind::External(External {
                     address: None,
@@ -1152,19 +909,13 @@ disk = {}
 
     #[test]
     fn errors() {
+        check("sevice = 1", ":1:1: unknown key 'sevice' in the top level; did you mean 'service'?");
         check(
-            "sevice = 1",
-            ":1:1: unknown key 'sevice' in the top level; did you mean 'service'?",
+            "[service.m]\ncompatibility_dat = \"x\"",
+            ":2:1: unknown key 'compatibility_dat' in service 'm'; did you mean 'compatibility_date'?",
         );
-        check("[service.m]\ncompatibility_dat = \"x\"", ":2:1: unknown key 'compatibility_dat' in service 'm'; did you mean 'compatibility_date'?");
-        check(
-            "[service.m]\ncompatibility_date = 5",
-            ":2:22: expected a string for 'compatibility_date'",
-        );
-        check(
-            "[service.m]\ncompatibility_flags = [\"a\", 1]",
-            ":2:29: expected a string for 'compatibility_flags'",
-        );
+        check("[service.m]\ncompatibility_date = 5", ":2:22: expected a string for 'compatibility_date'");
+        check("[service.m]\ncompatibility_flags = [\"a\", 1]", ":2:29: expected a string for 'compatibility_flags'");
         check(
             "[service.m.bindings]\nA = { servce = \"x\" }",
             ":2:7: unknown key 'servce' in binding 'A'; did you mean 'service'?",
@@ -1174,21 +925,18 @@ disk = {}
             ":2:19: binding 'A' sets both 'text' and 'json'; set only one",
         );
         check("[service.m.bindings]\nA = {}", ":2:5: binding 'A' needs one of: text, text_file, data, data_file, json, json_file, wasm_module_file, service, from_environment, kv_namespace, r2_bucket, queue, analytics_engine, durable_object_namespace, unsafe_eval, memory_cache, parameter, hyperdrive, crypto_key");
+        check("[service.m.bindings]\nA = 5", ":2:5: expected a table for binding 'A'");
+        check("[service.m.bindings]\nA = { unsafe_eval = false }", ":2:21: expected true for 'unsafe_eval'");
         check(
-            "[service.m.bindings]\nA = 5",
-            ":2:5: expected a table for binding 'A'",
+            "[service.m]\nmodules = [\"nope.js\"]",
+            ":2:12: cannot read file 'tests/fixtures/nope.js': No such file or directory (os error 2)",
         );
-        check(
-            "[service.m.bindings]\nA = { unsafe_eval = false }",
-            ":2:21: expected true for 'unsafe_eval'",
-        );
-        check("[service.m]\nmodules = [\"nope.js\"]", ":2:12: cannot read file 'tests/fixtures/nope.js': No such file or directory (os error 2)");
         check("[service.m]\nmodules = [\"a.ts\"]", ":2:12: cannot tell the module type of 'a.ts' from its extension; write { name = \"a.ts\", es_module = \"a.ts\" } (or text, data, wasm, json, ...)");
-        check("[service.m]\nmodules = [{ name = \"x\" }]", ":2:12: a module needs one of: es_module, common_js_module, text, data, wasm, json, python_module");
         check(
-            "[service.m]\nmodules = [{ text = \"blob.bin\" }]",
-            ":2:21: file for 'text' is not valid UTF-8 text",
+            "[service.m]\nmodules = [{ name = \"x\" }]",
+            ":2:12: a module needs one of: es_module, common_js_module, text, data, wasm, json, python_module",
         );
+        check("[service.m]\nmodules = [{ text = \"blob.bin\" }]", ":2:21: file for 'text' is not valid UTF-8 text");
         check(
             "[service.m]\nmodules = [\"main.js\"]\ninherit = \"x\"",
             ":3:1: service 'm' sets more than one of: modules, service_worker_script, inherit",
@@ -1201,38 +949,29 @@ disk = {}
             "[service.n]\nnetwork = {}\ndisk = {}",
             ":3:1: service 'n' sets more than one of: network, external, disk",
         );
-        check(
-            "[service.n]\nnetwork = { allow = \"public\" }",
-            ":2:21: expected an array for 'allow'",
-        );
+        check("[service.n]\nnetwork = { allow = \"public\" }", ":2:21: expected an array for 'allow'");
         check("[service.n]\nnetwork = { tls = { min_version = \"tls12\" } }", ":2:35: unknown value 'tls12' for 'min_version'; expected one of: goodDefault, ssl3, tls1Dot0, tls1Dot1, tls1Dot2, tls1Dot3");
         check(
             "[service.n]\nnetwork = { tls = { private_key = \"k\" } }",
             ":2:19: 'tls' needs both a private key and a certificate chain, or neither",
         );
-        check("[service.n]\nnetwork = { tls = { private_key = \"k\", private_key_file = \"key.pem\" } }", ":2:40: set either 'private_key' or 'private_key_file', not both");
-        check("[service.m]\ndurable_object_storage = \"disk\"", ":2:26: expected \"none\", \"in_memory\" or { local_disk = \"...\" } for 'durable_object_storage'");
+        check(
+            "[service.n]\nnetwork = { tls = { private_key = \"k\", private_key_file = \"key.pem\" } }",
+            ":2:40: set either 'private_key' or 'private_key_file', not both",
+        );
+        check(
+            "[service.m]\ndurable_object_storage = \"disk\"",
+            ":2:26: expected \"none\", \"in_memory\" or { local_disk = \"...\" } for 'durable_object_storage'",
+        );
         check(
             "[[socket]]\nname = \"s\"\nhttp = {}\ntcp = {}",
             ":4:1: socket 's' sets more than one of: http, https, tcp",
         );
-        check(
-            "[[socket]]\nservice = 5",
-            ":2:11: expected a service name or a table for 'service'",
-        );
-        check(
-            "[[socket]]\nservice = { entrypoint = \"e\" }",
-            ":2:11: 'service' needs 'name'",
-        );
-        check(
-            "[[socket]]\nhttp = { style = \"proxyy\" }",
-            ":2:18: expected \"host\" or \"proxy\" for 'style'",
-        );
+        check("[[socket]]\nservice = 5", ":2:11: expected a service name or a table for 'service'");
+        check("[[socket]]\nservice = { entrypoint = \"e\" }", ":2:11: 'service' needs 'name'");
+        check("[[socket]]\nhttp = { style = \"proxyy\" }", ":2:18: expected \"host\" or \"proxy\" for 'style'");
         check("socket = 1", ":1:10: expected an array for 'socket'");
         check("[service]\nm = 1", ":2:5: expected a table for service 'm'");
-        check(
-            "[service.m]\nx = ",
-            ":2:5: string values must be quoted, expected literal string",
-        );
+        check("[service.m]\nx = ", ":2:5: string values must be quoted, expected literal string");
     }
 }

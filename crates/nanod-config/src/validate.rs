@@ -19,10 +19,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             return Err(invalid(&service.span, "service has no name".to_owned()));
         }
         if let Some(first) = services.insert(&service.name, service) {
-            let msg = format!(
-                "duplicate service name '{}' (first defined at {})",
-                service.name, first.span
-            );
+            let msg = format!("duplicate service name '{}' (first defined at {})", service.name, first.span);
             return Err(invalid(&service.span, msg));
         }
     }
@@ -37,11 +34,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
         let msg = if d.name.is_empty() {
             format!("{what} names no service")
         } else {
-            format!(
-                "{what} refers to undefined service '{}'{}",
-                d.name,
-                did_you_mean(&d.name, names.iter().copied())
-            )
+            format!("{what} refers to undefined service '{}'{}", d.name, did_you_mean(&d.name, names.iter().copied()))
         };
         Err(Error::at(ErrorKind::Reference, d.span.clone(), msg))
     };
@@ -52,17 +45,11 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             return Err(invalid(&socket.span, "socket has no name".to_owned()));
         }
         if let Some(first) = sockets.insert(&socket.name, socket) {
-            let msg = format!(
-                "duplicate socket name '{}' (first defined at {})",
-                socket.name, first.span
-            );
+            let msg = format!("duplicate socket name '{}' (first defined at {})", socket.name, first.span);
             return Err(invalid(&socket.span, msg));
         }
         if socket.service.name.is_empty() {
-            return Err(invalid(
-                &socket.span,
-                format!("socket '{}' has no service", socket.name),
-            ));
+            return Err(invalid(&socket.span, format!("socket '{}' has no service", socket.name)));
         }
         check_ref(&socket.service, &format!("socket '{}'", socket.name))?;
     }
@@ -80,10 +67,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
                         format!("worker '{name}' has no modules or serviceWorkerScript"),
                     ));
                 };
-                if !matches!(
-                    first.content,
-                    ModuleContent::EsModule(_) | ModuleContent::CommonJs(_)
-                ) {
+                if !matches!(first.content, ModuleContent::EsModule(_) | ModuleContent::CommonJs(_)) {
                     let msg = format!(
                         "the first module of worker '{name}' must be an esModule or commonJsModule, but '{}' is {}",
                         first.name,
@@ -126,10 +110,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
                 return Err(invalid(&worker.compatibility_date_span, msg));
             }
             None if !matches!(worker.source, WorkerSource::Inherit(_)) => {
-                return Err(invalid(
-                    &worker.span,
-                    format!("worker '{name}' has no compatibilityDate"),
-                ));
+                return Err(invalid(&worker.span, format!("worker '{name}' has no compatibilityDate")));
             }
             _ => {}
         }
@@ -137,10 +118,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
         let mut bindings: HashMap<&str, &Binding> = HashMap::new();
         for binding in &worker.bindings {
             if binding.name.is_empty() {
-                return Err(invalid(
-                    &binding.span,
-                    format!("a binding of worker '{name}' has no name"),
-                ));
+                return Err(invalid(&binding.span, format!("a binding of worker '{name}' has no name")));
             }
             if let Some(first) = bindings.insert(&binding.name, binding) {
                 let msg = format!(
@@ -172,10 +150,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             check_ref(d, &format!("a tail of worker '{name}'"))?;
         }
         if let DurableObjectStorage::LocalDisk(disk) = &worker.durable_object_storage {
-            if !matches!(
-                services.get(disk.as_str()).map(|s| &s.kind),
-                Some(ServiceKind::Disk(_))
-            ) {
+            if !matches!(services.get(disk.as_str()).map(|s| &s.kind), Some(ServiceKind::Disk(_))) {
                 let msg = format!("durableObjectStorage of worker '{name}' must name a disk service, not '{disk}'");
                 return Err(invalid(&worker.span, msg));
             }
@@ -246,11 +221,7 @@ mod tests {
             Ok(()) => "ok".to_owned(),
             Err(e) => e.to_string(),
         };
-        let expected = if expected == "ok" {
-            expected.to_owned()
-        } else {
-            format!("{FILE}{expected}")
-        };
+        let expected = if expected == "ok" { expected.to_owned() } else { format!("{FILE}{expected}") };
         assert_eq!(actual, expected, "source:\n{src}");
     }
 
@@ -259,76 +230,36 @@ mod tests {
         format!("const c :Config = (\nservices = [\n{services}],\nsockets = [\n{sockets}]);")
     }
 
-    const W: &str =
-        r#"(modules = [(name = "m", esModule = "")], compatibilityDate = "2024-01-01")"#;
+    const W: &str = r#"(modules = [(name = "m", esModule = "")], compatibilityDate = "2024-01-01")"#;
 
     fn worker_with(fields: &str) -> String {
-        format!(
-            r#"(modules = [(name = "m", esModule = "")], compatibilityDate = "2024-01-01", {fields})"#
-        )
+        format!(r#"(modules = [(name = "m", esModule = "")], compatibilityDate = "2024-01-01", {fields})"#)
     }
 
     #[test]
     fn valid_configs() {
-        check(
-            &config(
-                &format!("(name = \"a\", worker = {W})"),
-                "(name = \"s\", service = \"a\")",
-            ),
-            "ok",
-        );
+        check(&config(&format!("(name = \"a\", worker = {W})"), "(name = \"s\", service = \"a\")"), "ok");
         // `internet` exists implicitly, and may also be defined.
-        check(
-            &config(
-                &format!(
-                    "(name = \"a\", worker = {})",
-                    worker_with("globalOutbound = \"internet\"")
-                ),
-                "",
-            ),
-            "ok",
-        );
-        check(
-            &config(
-                "(name = \"internet\", network = ())",
-                "(name = \"s\", service = \"internet\")",
-            ),
-            "ok",
-        );
-        check(
-            &config(
-                &format!(
-                    "(name = \"a\", worker = {W}),\n(name = \"b\", worker = (inherit = \"a\"))"
-                ),
-                "",
-            ),
-            "ok",
-        );
+        check(&config(&format!("(name = \"a\", worker = {})", worker_with("globalOutbound = \"internet\"")), ""), "ok");
+        check(&config("(name = \"internet\", network = ())", "(name = \"s\", service = \"internet\")"), "ok");
+        check(&config(&format!("(name = \"a\", worker = {W}),\n(name = \"b\", worker = (inherit = \"a\"))"), ""), "ok");
     }
 
     #[test]
     fn duplicates() {
         check(
-            &config(
-                &format!("(name = \"a\", worker = {W}),\n(name = \"a\", disk = ())"),
-                "",
-            ),
+            &config(&format!("(name = \"a\", worker = {W}),\n(name = \"a\", disk = ())"), ""),
             ":4:1: duplicate service name 'a' (first defined at v.capnp:3:1)",
         );
         check(
-            &config(
-                "(name = \"d\", disk = ())",
-                "(name = \"s\", service = \"d\"),\n(name = \"s\", service = \"d\")",
-            ),
+            &config("(name = \"d\", disk = ())", "(name = \"s\", service = \"d\"),\n(name = \"s\", service = \"d\")"),
             ":6:1: duplicate socket name 's' (first defined at v.capnp:5:1)",
         );
         check(
             &config(
                 &format!(
                     "(name = \"a\", worker = {})",
-                    worker_with(
-                        "bindings = [(name = \"X\", text = \"\"), (name = \"X\", json = \"1\")]"
-                    )
+                    worker_with("bindings = [(name = \"X\", text = \"\"), (name = \"X\", json = \"1\")]")
                 ),
                 "",
             ),
@@ -341,30 +272,18 @@ mod tests {
             ),
             ":3:64: duplicate module name 'm' in worker 'a' (first defined at v.capnp:3:35)",
         );
-        check(
-            &config("(name = \"\", disk = ())", ""),
-            ":3:1: service has no name",
-        );
-        check(
-            &config("(name = \"d\", disk = ())", "(service = \"d\")"),
-            ":5:1: socket has no name",
-        );
+        check(&config("(name = \"\", disk = ())", ""), ":3:1: service has no name");
+        check(&config("(name = \"d\", disk = ())", "(service = \"d\")"), ":5:1: socket has no name");
     }
 
     #[test]
     fn undefined_services() {
         check(
-            &config(
-                &format!("(name = \"main\", worker = {W})"),
-                "(name = \"s\", service = \"mian\")",
-            ),
+            &config(&format!("(name = \"main\", worker = {W})"), "(name = \"s\", service = \"mian\")"),
             ":5:24: socket 's' refers to undefined service 'mian'; did you mean 'main'?",
         );
         check(
-            &config(
-                &format!("(name = \"main\", worker = {W})"),
-                "(name = \"s\")",
-            ),
+            &config(&format!("(name = \"main\", worker = {W})"), "(name = \"s\")"),
             ":5:1: socket 's' has no service",
         );
         check(
@@ -382,13 +301,7 @@ mod tests {
             ":3:119: globalOutbound of worker 'main' refers to undefined service 'intrnet'; did you mean 'internet'?",
         );
         check(
-            &config(
-                &format!(
-                    "(name = \"main\", worker = {})",
-                    worker_with("tails = [\"log\"]")
-                ),
-                "",
-            ),
+            &config(&format!("(name = \"main\", worker = {})", worker_with("tails = [\"log\"]")), ""),
             ":3:111: a tail of worker 'main' refers to undefined service 'log'",
         );
         check(
@@ -396,18 +309,12 @@ mod tests {
             ":3:23: worker 'b' inherits from undefined service 'a'",
         );
         check(
-            &config(
-                "(name = \"a\", disk = ()),\n(name = \"b\", worker = (inherit = \"a\"))",
-                "",
-            ),
+            &config("(name = \"a\", disk = ()),\n(name = \"b\", worker = (inherit = \"a\"))", ""),
             ":4:23: worker 'b' inherits from 'a', which is not a worker",
         );
         check(
             &config(
-                &format!(
-                    "(name = \"a\", worker = {})",
-                    worker_with("durableObjectStorage = (localDisk = \"x\")")
-                ),
+                &format!("(name = \"a\", worker = {})", worker_with("durableObjectStorage = (localDisk = \"x\")")),
                 "",
             ),
             ":3:23: durableObjectStorage of worker 'a' must name a disk service, not 'x'",
@@ -416,12 +323,12 @@ mod tests {
 
     #[test]
     fn workers() {
+        check(&config("(name = \"a\", worker = ())", ""), ":3:23: worker 'a' has no modules or serviceWorkerScript");
         check(
-            &config("(name = \"a\", worker = ())", ""),
-            ":3:23: worker 'a' has no modules or serviceWorkerScript",
-        );
-        check(
-            &config(r#"(name = "a", worker = (modules = [(name = "t", text = "")], compatibilityDate = "2024-01-01"))"#, ""),
+            &config(
+                r#"(name = "a", worker = (modules = [(name = "t", text = "")], compatibilityDate = "2024-01-01"))"#,
+                "",
+            ),
             ":3:35: the first module of worker 'a' must be an esModule or commonJsModule, but 't' is a text module",
         );
         check(
@@ -432,10 +339,7 @@ mod tests {
             ":3:85: invalid compatibilityDate \"2024-13-01\": expected YYYY-MM-DD",
         );
         check(
-            &config(
-                r#"(name = "a", worker = (serviceWorkerScript = "", compatibilityDate = "2023-02-29"))"#,
-                "",
-            ),
+            &config(r#"(name = "a", worker = (serviceWorkerScript = "", compatibilityDate = "2023-02-29"))"#, ""),
             ":3:70: invalid compatibilityDate \"2023-02-29\": expected YYYY-MM-DD",
         );
         check(

@@ -23,43 +23,26 @@ fn capnp_and_toml_twins_give_equal_models() {
 
     // Equality is not vacuous: the models hold what the files say, in file order.
     let names: Vec<&str> = capnp.services.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["main", "auth", "legacy", "internet", "files", "backend"]
-    );
+    assert_eq!(names, ["main", "auth", "legacy", "internet", "files", "backend"]);
     let sockets: Vec<&str> = capnp.sockets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(sockets, ["http", "https"]);
-    let Some(ServiceKind::Worker(main)) = capnp.services.first().map(|s| &s.kind) else {
-        panic!("no main worker")
-    };
+    let Some(ServiceKind::Worker(main)) = capnp.services.first().map(|s| &s.kind) else { panic!("no main worker") };
     let bindings: Vec<&str> = main.bindings.iter().map(|b| b.name.as_str()).collect();
-    assert_eq!(
-        bindings,
-        ["AUTH", "GREETING", "CONFIG", "BLOB", "BYTES", "SECRET", "FILES"]
-    );
+    assert_eq!(bindings, ["AUTH", "GREETING", "CONFIG", "BLOB", "BYTES", "SECRET", "FILES"]);
     assert_eq!(main.bindings[4].kind, BindingKind::Data(vec![0, 1, 2, 255]));
-    let WorkerSource::Modules(modules) = &main.source else {
-        panic!("not modules")
-    };
+    let WorkerSource::Modules(modules) = &main.source else { panic!("not modules") };
     let modules: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(
-        modules,
-        ["main.js", "greeting.txt", "config.json", "blob.bin"]
-    );
+    assert_eq!(modules, ["main.js", "greeting.txt", "config.json", "blob.bin"]);
 }
 
 #[test]
 fn spans_point_into_each_file() {
     let capnp = load_ok(CAPNP);
     let toml = load_ok(TOML);
-    let (Some(c), Some(t)) = (capnp.services.get(1), toml.services.get(1)) else {
-        panic!("no service")
-    };
+    let (Some(c), Some(t)) = (capnp.services.get(1), toml.services.get(1)) else { panic!("no service") };
     assert_eq!(c.span.to_string(), format!("{CAPNP}:9:5"));
     assert_eq!(t.span.to_string(), format!("{TOML}:35:10"));
-    let (Some(c), Some(t)) = (capnp.sockets.first(), toml.sockets.first()) else {
-        panic!("no socket")
-    };
+    let (Some(c), Some(t)) = (capnp.sockets.first(), toml.sockets.first()) else { panic!("no socket") };
     assert_eq!(c.service.span.to_string(), format!("{CAPNP}:32:104"));
     assert_eq!(t.service.span.to_string(), format!("{TOML}:7:11"));
 }
@@ -117,47 +100,27 @@ fn pathological_nesting_is_refused_or_handled() {
     // 100-deep lists in a chain of constants that reference each other.
     let mut src = String::new();
     for i in 0..30 {
-        let inner = if i == 29 {
-            "\"x\"".to_owned()
-        } else {
-            format!(".c{}", i + 1)
-        };
+        let inner = if i == 29 { "\"x\"".to_owned() } else { format!(".c{}", i + 1) };
         src.push_str(&format!("const c{i} :Text = {inner};\n"));
     }
-    src.push_str(&format!(
-        "const deep :Text = {}1{};\n",
-        "[".repeat(99),
-        "]".repeat(99)
-    ));
+    src.push_str(&format!("const deep :Text = {}1{};\n", "[".repeat(99), "]".repeat(99)));
     src.push_str("const config :Config = (v8Flags = [.c0]);");
     match parse_capnp(Path::new("deep.capnp"), &src, None) {
         Ok(_) => panic!("a 99-deep list is not Text"),
-        Err(e) => assert_eq!(
-            e.to_string(),
-            "deep.capnp:31:20: expected a string for constant 'deep'"
-        ),
+        Err(e) => assert_eq!(e.to_string(), "deep.capnp:31:20: expected a string for constant 'deep'"),
     }
 
     // Deeply nested structs in every link of a long chain of references.
     let mut src = String::new();
     for i in 0..80 {
-        let leaf = if i == 79 {
-            "(name = \"z\", text = \"t\")".to_owned()
-        } else {
-            format!(".b{}", i + 1)
-        };
+        let leaf = if i == 79 { "(name = \"z\", text = \"t\")".to_owned() } else { format!(".b{}", i + 1) };
         let open = "(name = \"w\", wrapped = (innerBindings = [".repeat(24);
         let close = "]))".repeat(24);
-        src.push_str(&format!(
-            "const b{i} :Worker.Binding = {open}{leaf}{close};\n"
-        ));
+        src.push_str(&format!("const b{i} :Worker.Binding = {open}{leaf}{close};\n"));
     }
     src.push_str("const config :Config = ();");
     let result = parse_capnp(Path::new("deep.capnp"), &src, None);
-    assert!(
-        matches!(&result, Err(e) if e.message().starts_with("values nest deeper than 250 levels")),
-        "{result:?}"
-    );
+    assert!(matches!(&result, Err(e) if e.message().starts_with("values nest deeper than 250 levels")), "{result:?}");
 }
 
 #[test]

@@ -32,10 +32,7 @@ impl JsException {
             let stack = obj.get::<_, Option<String>>("stack").ok().flatten().filter(|s| !s.is_empty());
             return JsException { name, message, stack };
         }
-        let message = value
-            .as_string()
-            .and_then(|s| s.to_string().ok())
-            .unwrap_or_else(|| format!("{value:?}"));
+        let message = value.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| format!("{value:?}"));
         JsException { name: "Uncaught".to_owned(), message, stack: None }
     }
 

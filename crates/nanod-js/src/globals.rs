@@ -5,15 +5,19 @@
 //! isolate therefore pays a small getter per global instead of every class's prototype and
 //! methods. Assigning to such a global also replaces the accessor, so user code can shadow it.
 
-use rquickjs::object::{Accessor, Property};
 use rquickjs::function::This;
+use rquickjs::object::{Accessor, Property};
 use rquickjs::{Ctx, Object, Value};
 
 /// Builds a global's value. Runs at most once per isolate for a given name.
 pub type Install = for<'js> fn(&Ctx<'js>) -> rquickjs::Result<Value<'js>>;
 
 /// Defines every `(name, install)` of `table` on `target` as a lazy, non-enumerable property.
-pub fn define_lazy<'js>(_ctx: &Ctx<'js>, target: &Object<'js>, table: &[(&'static str, Install)]) -> rquickjs::Result<()> {
+pub fn define_lazy<'js>(
+    _ctx: &Ctx<'js>,
+    target: &Object<'js>,
+    table: &[(&'static str, Install)],
+) -> rquickjs::Result<()> {
     for &(name, install) in table {
         let getter = move |ctx: Ctx<'js>, this: This<Object<'js>>| {
             let value = install(&ctx)?;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
-use rquickjs::module::{Declared, Declarations, Exports, ModuleDef};
+use rquickjs::module::{Declarations, Declared, Exports, ModuleDef};
 use rquickjs::{ArrayBuffer, Ctx, Error, JsLifetime, Module};
 
 use crate::bytecode::{self, Bytecode};
@@ -94,10 +94,7 @@ impl Loader for CodeLoader {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<Module<'js, Declared>> {
-        let module = self
-            .code
-            .module(name)
-            .ok_or_else(|| Error::new_loading_message(name, "No such module"))?;
+        let module = self.code.module(name).ok_or_else(|| Error::new_loading_message(name, "No such module"))?;
         match &module.kind {
             CodeKind::EsModule(bytecode) => bytecode::load_module(ctx, bytecode),
             CodeKind::Text(_) | CodeKind::Data(_) | CodeKind::Json(_) => {

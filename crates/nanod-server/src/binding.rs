@@ -29,7 +29,11 @@ impl FetchTarget for ServiceBinding {
 }
 
 /// Builds the `env` object: exactly the configured bindings, in config order.
-pub fn build_env<'js>(ctx: &Ctx<'js>, worker: &PreparedWorker, services: &Weak<ThreadServices>) -> rquickjs::Result<Object<'js>> {
+pub fn build_env<'js>(
+    ctx: &Ctx<'js>,
+    worker: &PreparedWorker,
+    services: &Weak<ThreadServices>,
+) -> rquickjs::Result<Object<'js>> {
     let env = Object::new(ctx.clone())?;
     for binding in &worker.bindings {
         env.set(binding.name.as_str(), binding_value(ctx, &binding.value, services)?)?;
@@ -37,7 +41,11 @@ pub fn build_env<'js>(ctx: &Ctx<'js>, worker: &PreparedWorker, services: &Weak<T
     Ok(env)
 }
 
-fn binding_value<'js>(ctx: &Ctx<'js>, value: &BindingValue, services: &Weak<ThreadServices>) -> rquickjs::Result<Value<'js>> {
+fn binding_value<'js>(
+    ctx: &Ctx<'js>,
+    value: &BindingValue,
+    services: &Weak<ThreadServices>,
+) -> rquickjs::Result<Value<'js>> {
     Ok(match value {
         BindingValue::Text(text) => rquickjs::String::from_str(ctx.clone(), text)?.into_value(),
         BindingValue::Data(bytes) => ArrayBuffer::new_copy(ctx.clone(), &**bytes)?.into_value(),

@@ -43,7 +43,12 @@ pub async fn accept_loop(listener: tokio::net::TcpListener, services: Rc<ThreadS
     }
 }
 
-async fn handle(services: &ThreadServices, service: &str, request: hyper::Request<Incoming>, authority: &str) -> http::Response<Body> {
+async fn handle(
+    services: &ThreadServices,
+    service: &str,
+    request: hyper::Request<Incoming>,
+    authority: &str,
+) -> http::Response<Body> {
     let (mut parts, body) = request.into_parts();
     let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or(authority);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());

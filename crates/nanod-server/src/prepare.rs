@@ -25,7 +25,9 @@ pub struct Prepared {
 pub enum PreparedService {
     Worker(Arc<PreparedWorker>),
     /// Kinds whose runtime comes later (network, external, disk): requests get a clear error.
-    Unimplemented { kind: &'static str },
+    Unimplemented {
+        kind: &'static str,
+    },
 }
 
 #[derive(Debug)]
@@ -65,7 +67,9 @@ impl Prepared {
         let mut services = HashMap::new();
         for service in &config.services {
             let prepared = match &service.kind {
-                ServiceKind::Worker(worker) => PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, config)?)),
+                ServiceKind::Worker(worker) => {
+                    PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, config)?))
+                }
                 ServiceKind::Network(_) => PreparedService::Unimplemented { kind: "network" },
                 ServiceKind::External(_) => PreparedService::Unimplemented { kind: "external" },
                 ServiceKind::Disk(_) => PreparedService::Unimplemented { kind: "disk" },
@@ -100,9 +104,15 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
                             .map_err(|e| compile_error(format!("invalid JSON: {e}")))?;
                         CodeKind::Json(text.as_str().into())
                     }
-                    ModuleContent::CommonJs(_) => return Err(compile_error("commonJsModule is not supported yet".to_owned())),
-                    ModuleContent::Wasm(_) => return Err(compile_error("wasm modules are not supported yet".to_owned())),
-                    ModuleContent::PythonModule(_) => return Err(compile_error("Python modules are not supported".to_owned())),
+                    ModuleContent::CommonJs(_) => {
+                        return Err(compile_error("commonJsModule is not supported yet".to_owned()))
+                    }
+                    ModuleContent::Wasm(_) => {
+                        return Err(compile_error("wasm modules are not supported yet".to_owned()))
+                    }
+                    ModuleContent::PythonModule(_) => {
+                        return Err(compile_error("Python modules are not supported".to_owned()))
+                    }
                 };
                 code.modules.push(CodeModule { name: module.name.clone(), kind });
             }
@@ -122,16 +132,14 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
     };
     let mut bindings = Vec::new();
     for binding in &worker.bindings {
-        let binding_error = |message: String| ServerError::Binding {
-            service: name.to_owned(),
-            binding: binding.name.clone(),
-            message,
-        };
+        let binding_error =
+            |message: String| ServerError::Binding { service: name.to_owned(), binding: binding.name.clone(), message };
         let value = match &binding.kind {
             BindingKind::Text(text) => BindingValue::Text(text.as_str().into()),
             BindingKind::Data(bytes) => BindingValue::Data(bytes.as_slice().into()),
             BindingKind::Json(text) => {
-                serde_json::from_str::<serde_json::Value>(text).map_err(|e| binding_error(format!("invalid JSON: {e}")))?;
+                serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(|e| binding_error(format!("invalid JSON: {e}")))?;
                 BindingValue::Json(text.as_str().into())
             }
             BindingKind::Service(designator) => {
@@ -140,7 +148,9 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
                 }
                 BindingValue::Service(designator.name.clone())
             }
-            BindingKind::FromEnvironment(variable) => BindingValue::Environment(std::env::var(variable).ok().map(Into::into)),
+            BindingKind::FromEnvironment(variable) => {
+                BindingValue::Environment(std::env::var(variable).ok().map(Into::into))
+            }
             other => return Err(binding_error(format!("{} bindings are not supported yet", binding_kind_name(other)))),
         };
         bindings.push(PreparedBinding { name: binding.name.clone(), value });

@@ -42,10 +42,8 @@ pub fn parse_address(address: &str, default_port: u16) -> Result<Vec<SocketAddr>
     if address.starts_with("unix:") || address.starts_with("unix-abstract:") {
         return Err("unix sockets are not supported yet".to_owned());
     }
-    let resolved: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve \"{host}\": {e}"))?
-        .collect();
+    let resolved: Vec<SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve \"{host}\": {e}"))?.collect();
     if resolved.is_empty() {
         return Err(format!("\"{host}\" resolves to no address"));
     }

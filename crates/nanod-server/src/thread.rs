@@ -28,7 +28,11 @@ impl ThreadServices {
     }
 
     /// Hands `request` (with an absolute URI) to service `name` on this thread.
-    pub async fn dispatch(&self, name: &str, request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
+    pub async fn dispatch(
+        &self,
+        name: &str,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, JsException> {
         match self.prepared.services.get(name) {
             Some(PreparedService::Worker(prepared)) => {
                 let worker = self
@@ -39,9 +43,9 @@ impl ThreadServices {
                     .clone();
                 worker.fetch(request).await
             }
-            Some(PreparedService::Unimplemented { kind }) => Err(JsException::error(format!(
-                "service \"{name}\" is a {kind} service, which nanod cannot serve yet"
-            ))),
+            Some(PreparedService::Unimplemented { kind }) => {
+                Err(JsException::error(format!("service \"{name}\" is a {kind} service, which nanod cannot serve yet")))
+            }
             None => Err(JsException::error(format!("no service named \"{name}\""))),
         }
     }

@@ -175,7 +175,10 @@ impl<'js> BodySlot<'js> {
             let search_params: Option<Function> = ctx.globals().get("URLSearchParams").ok();
             if search_params.is_some_and(|c| obj.is_instance_of(&c)) {
                 let text = crate::webidl::dom_string(ctx, init)?;
-                return Ok((BodySlot::Bytes(Bytes::from(text)), Some("application/x-www-form-urlencoded;charset=UTF-8")));
+                return Ok((
+                    BodySlot::Bytes(Bytes::from(text)),
+                    Some("application/x-www-form-urlencoded;charset=UTF-8"),
+                ));
             }
         }
         let text = crate::webidl::dom_string(ctx, init)?;

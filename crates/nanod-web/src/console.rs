@@ -11,17 +11,21 @@ pub fn format_args<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&inspect(ctx, arg, i == 0));
+        out.push_str(&inspect(ctx, arg));
     }
     out
 }
 
-fn inspect<'js>(ctx: &Ctx<'js>, value: &Value<'js>, top_string_raw: bool) -> String {
+fn inspect<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
     if let Some(s) = value.as_string() {
-        let s = s.to_string().unwrap_or_default();
-        return if top_string_raw || true { s } else { format!("{s:?}") };
+        return s.to_string().unwrap_or_default();
     }
-    if value.is_error() || value.as_object().is_some_and(|o| o.get::<_, Value>("stack").is_ok_and(|s| s.is_string()) && o.get::<_, Value>("message").is_ok_and(|m| m.is_string())) {
+    if value.is_error()
+        || value.as_object().is_some_and(|o| {
+            o.get::<_, Value>("stack").is_ok_and(|s| s.is_string())
+                && o.get::<_, Value>("message").is_ok_and(|m| m.is_string())
+        })
+    {
         return nanod_js::JsException::from_value(ctx, value.clone()).to_string();
     }
     if value.is_function() {
@@ -59,7 +63,9 @@ fn writer<'js>(ctx: &Ctx<'js>, level: &'static str) -> rquickjs::Result<Function
 /// Installs the `console` object.
 pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     let console = Object::new(ctx.clone())?;
-    for (method, level) in [("log", ""), ("info", ""), ("debug", "debug"), ("warn", "warn"), ("error", "error"), ("trace", "trace")] {
+    for (method, level) in
+        [("log", ""), ("info", ""), ("debug", "debug"), ("warn", "warn"), ("error", "error"), ("trace", "trace")]
+    {
         console.set(method, writer(ctx, level)?)?;
     }
     Ok(console.into_value())

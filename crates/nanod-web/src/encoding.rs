@@ -53,30 +53,19 @@ pub fn usv_string<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<St
 }
 
 /// A WebIDL dictionary argument: `undefined`/`null` → absent, an object → its members.
-fn dictionary<'js>(
-    ctx: &Ctx<'js>,
-    value: Opt<Value<'js>>,
-    what: &str,
-) -> rquickjs::Result<Option<Object<'js>>> {
+fn dictionary<'js>(ctx: &Ctx<'js>, value: Opt<Value<'js>>, what: &str) -> rquickjs::Result<Option<Object<'js>>> {
     match value.0 {
         None => Ok(None),
         Some(v) if v.is_undefined() || v.is_null() => Ok(None),
         Some(v) => match v.into_object() {
             Some(obj) => Ok(Some(obj)),
-            None => Err(type_error(
-                ctx,
-                &format!("{what}: The provided value is not of type 'object'."),
-            )),
+            None => Err(type_error(ctx, &format!("{what}: The provided value is not of type 'object'."))),
         },
     }
 }
 
 /// A `boolean` dictionary member (default `false`).
-fn bool_member<'js>(
-    ctx: &Ctx<'js>,
-    dict: Option<&Object<'js>>,
-    name: &str,
-) -> rquickjs::Result<bool> {
+fn bool_member<'js>(ctx: &Ctx<'js>, dict: Option<&Object<'js>>, name: &str) -> rquickjs::Result<bool> {
     match dict {
         None => Ok(false),
         Some(dict) => Coerced::<bool>::from_js(ctx, dict.get(name)?).map(|b| b.0),
@@ -99,10 +88,7 @@ fn encode_prefix(source: &str, space: usize) -> (usize, Vec<u8>) {
         end += c.len_utf8();
         read += c.len_utf16();
     }
-    (
-        read,
-        source.as_bytes().get(..end).unwrap_or_default().to_vec(),
-    )
+    (read, source.as_bytes().get(..end).unwrap_or_default().to_vec())
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -117,11 +103,7 @@ impl TextEncoder {
         "utf-8"
     }
 
-    pub fn encode<'js>(
-        &self,
-        ctx: Ctx<'js>,
-        input: Opt<Value<'js>>,
-    ) -> rquickjs::Result<TypedArray<'js, u8>> {
+    pub fn encode<'js>(&self, ctx: Ctx<'js>, input: Opt<Value<'js>>) -> rquickjs::Result<TypedArray<'js, u8>> {
         let input = match input.0 {
             Some(v) if !v.is_undefined() => usv_string(&ctx, v)?,
             _ => String::new(),
@@ -138,17 +120,10 @@ impl TextEncoder {
         let source = match source.0 {
             Some(v) => usv_string(&ctx, v)?,
             None => {
-                return Err(type_error(
-                    &ctx,
-                    "Failed to execute 'encodeInto' on 'TextEncoder': 2 arguments required.",
-                ))
+                return Err(type_error(&ctx, "Failed to execute 'encodeInto' on 'TextEncoder': 2 arguments required."))
             }
         };
-        let Some(destination) = destination
-            .0
-            .and_then(|d| d.into_object())
-            .filter(|d| d.is_typed_array::<u8>())
-        else {
+        let Some(destination) = destination.0.and_then(|d| d.into_object()).filter(|d| d.is_typed_array::<u8>()) else {
             return Err(type_error(
                 &ctx,
                 "Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.",
@@ -159,10 +134,7 @@ impl TextEncoder {
         let written = bytes.len();
         if written > 0 {
             let set: Function = destination.get("set")?;
-            set.call::<_, ()>((
-                This(destination.clone()),
-                TypedArray::<u8>::new(ctx.clone(), bytes)?,
-            ))?;
+            set.call::<_, ()>((This(destination.clone()), TypedArray::<u8>::new(ctx.clone(), bytes)?))?;
         }
         let result = Object::new(ctx)?;
         result.set("read", read)?;
@@ -200,12 +172,7 @@ impl TextDecoder {
     /// those that map to the "replacement" encoding.
     pub fn for_label(label: &str, fatal: bool, ignore_bom: bool) -> Option<Self> {
         let encoding = Encoding::for_label_no_replacement(label.as_bytes())?;
-        Some(TextDecoder {
-            encoding,
-            fatal,
-            ignore_bom,
-            decoder: None,
-        })
+        Some(TextDecoder { encoding, fatal, ignore_bom, decoder: None })
     }
 
     fn new_decoder(&self) -> Decoder {
@@ -253,10 +220,7 @@ fn decode_lossy(decoder: &mut Decoder, mut src: &[u8], last: bool) -> String {
 }
 
 /// `Err(())` at the first malformed sequence.
-#[allow(
-    clippy::result_unit_err,
-    reason = "private; the caller adds the encoding"
-)]
+#[allow(clippy::result_unit_err, reason = "private; the caller adds the encoding")]
 fn decode_fatal(decoder: &mut Decoder, mut src: &[u8], last: bool) -> Result<String, ()> {
     let mut out = String::with_capacity(room(decoder, src.len()));
     loop {
@@ -273,11 +237,7 @@ fn decode_fatal(decoder: &mut Decoder, mut src: &[u8], last: bool) -> Result<Str
 #[rquickjs::methods(rename_all = "camelCase")]
 impl TextDecoder {
     #[qjs(constructor)]
-    pub fn new<'js>(
-        ctx: Ctx<'js>,
-        label: Opt<Value<'js>>,
-        options: Opt<Value<'js>>,
-    ) -> rquickjs::Result<Self> {
+    pub fn new<'js>(ctx: Ctx<'js>, label: Opt<Value<'js>>, options: Opt<Value<'js>>) -> rquickjs::Result<Self> {
         let label = match label.0 {
             Some(v) if !v.is_undefined() => usv_string(&ctx, v)?,
             _ => String::from("utf-8"),
@@ -286,7 +246,10 @@ impl TextDecoder {
         let fatal = bool_member(&ctx, options.as_ref(), "fatal")?;
         let ignore_bom = bool_member(&ctx, options.as_ref(), "ignoreBOM")?;
         TextDecoder::for_label(&label, fatal, ignore_bom).ok_or_else(|| {
-            range_error(&ctx, &format!("Failed to construct 'TextDecoder': The encoding label provided ('{label}') is invalid."))
+            range_error(
+                &ctx,
+                &format!("Failed to construct 'TextDecoder': The encoding label provided ('{label}') is invalid."),
+            )
         })
     }
 
@@ -323,8 +286,7 @@ impl TextDecoder {
         };
         let options = dictionary(&ctx, options, "Failed to execute 'decode' on 'TextDecoder'")?;
         let stream = bool_member(&ctx, options.as_ref(), "stream")?;
-        self.decode_bytes(&bytes, !stream)
-            .map_err(|e| type_error(&ctx, &e.to_string()))
+        self.decode_bytes(&bytes, !stream).map_err(|e| type_error(&ctx, &e.to_string()))
     }
 
     #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
@@ -335,12 +297,7 @@ impl TextDecoder {
 
 impl Default for TextDecoder {
     fn default() -> Self {
-        TextDecoder {
-            encoding: UTF_8,
-            fatal: false,
-            ignore_bom: false,
-            decoder: None,
-        }
+        TextDecoder { encoding: UTF_8, fatal: false, ignore_bom: false, decoder: None }
     }
 }
 

@@ -51,9 +51,7 @@ pub fn fetch_via<'js>(
     let mut request = request.borrow_mut();
     let url = request.url_str().to_owned();
     let http_request = request.take_http(ctx)?;
-    spawn_promise(ctx, async move {
-        target.fetch(http_request).await.map(|response| HttpResponse { response, url })
-    })
+    spawn_promise(ctx, async move { target.fetch(http_request).await.map(|response| HttpResponse { response, url }) })
 }
 
 struct HttpResponse {
@@ -69,7 +67,12 @@ impl Settle for HttpResponse {
 
 #[rquickjs::methods(rename_all = "camelCase")]
 impl Fetcher {
-    pub fn fetch<'js>(&self, ctx: Ctx<'js>, input: Value<'js>, init: Opt<Value<'js>>) -> rquickjs::Result<Promise<'js>> {
+    pub fn fetch<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        input: Value<'js>,
+        init: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Promise<'js>> {
         fetch_via(&ctx, self.target.clone(), input, init)
     }
 

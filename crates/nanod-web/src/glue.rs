@@ -52,9 +52,7 @@ pub fn namespace<'js>(ctx: &Ctx<'js>, glue: &'static Glue) -> rquickjs::Result<O
             return Ok(ns);
         }
     }
-    let bytecode = glue
-        .bytecode()
-        .map_err(|message| rquickjs::Error::new_loading_message(glue.name, message))?;
+    let bytecode = glue.bytecode().map_err(|message| rquickjs::Error::new_loading_message(glue.name, message))?;
     let module = nanod_js::bytecode::load_module(ctx, bytecode)?;
     let (module, promise) = module.eval()?;
     promise.finish::<()>()?;

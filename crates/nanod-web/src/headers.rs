@@ -49,7 +49,7 @@ impl Headers {
         if init.is_undefined() || init.is_null() {
             return Ok(());
         }
-        if let Some(other) = Class::<Headers>::from_value(&init).ok() {
+        if let Ok(other) = Class::<Headers>::from_value(&init) {
             let other = other.borrow();
             for (name, value) in other.map.iter() {
                 self.map.append(name.clone(), value.clone());
@@ -57,7 +57,10 @@ impl Headers {
             return Ok(());
         }
         let Some(obj) = init.as_object() else {
-            return Err(type_error(ctx, "Failed to construct 'Headers': The provided value is not of type 'HeadersInit'."));
+            return Err(type_error(
+                ctx,
+                "Failed to construct 'Headers': The provided value is not of type 'HeadersInit'.",
+            ));
         };
         let iterator_fn: Option<Function> = obj.get(rquickjs::atom::PredefinedAtom::SymbolIterator).ok();
         if iterator_fn.is_some() {
@@ -65,8 +68,12 @@ impl Headers {
             let pairs: Array = array_from.call((init.clone(),))?;
             for pair in pairs.iter::<Value>() {
                 let pair = pair?;
-                let pair: Array = Array::from_value(pair)
-                    .map_err(|_| type_error(ctx, "Failed to construct 'Headers': The provided value cannot be converted to a sequence."))?;
+                let pair: Array = Array::from_value(pair).map_err(|_| {
+                    type_error(
+                        ctx,
+                        "Failed to construct 'Headers': The provided value cannot be converted to a sequence.",
+                    )
+                })?;
                 if pair.len() != 2 {
                     return Err(type_error(ctx, "Failed to construct 'Headers': Invalid value"));
                 }
@@ -154,9 +161,8 @@ enum IterKind {
 /// Validates and lowercases a header name.
 pub fn header_name<'js>(ctx: &Ctx<'js>, name: Value<'js>) -> rquickjs::Result<HeaderName> {
     let bytes = byte_string(ctx, name)?;
-    HeaderName::from_bytes(&bytes).map_err(|_| {
-        type_error(ctx, &format!("Invalid header name: '{}'", latin1_string(&bytes)))
-    })
+    HeaderName::from_bytes(&bytes)
+        .map_err(|_| type_error(ctx, &format!("Invalid header name: '{}'", latin1_string(&bytes))))
 }
 
 /// Normalizes (strips leading/trailing HTTP whitespace) and validates a header value.
@@ -166,7 +172,8 @@ pub fn header_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<
     let start = bytes.iter().position(|b| !is_ws(b)).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
     let trimmed = bytes.get(start..end).unwrap_or_default();
-    HeaderValue::from_bytes(trimmed).map_err(|_| type_error(ctx, &format!("Invalid header value: '{}'", latin1_string(trimmed))))
+    HeaderValue::from_bytes(trimmed)
+        .map_err(|_| type_error(ctx, &format!("Invalid header value: '{}'", latin1_string(trimmed))))
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -214,7 +221,12 @@ impl Headers {
         self.map.get_all(SET_COOKIE).iter().map(|v| latin1_string(v.as_bytes())).collect()
     }
 
-    pub fn for_each<'js>(&self, this: rquickjs::function::This<Value<'js>>, callback: Function<'js>, this_arg: Opt<Value<'js>>) -> rquickjs::Result<()> {
+    pub fn for_each<'js>(
+        &self,
+        this: rquickjs::function::This<Value<'js>>,
+        callback: Function<'js>,
+        this_arg: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
         for (name, value) in self.sorted_pairs() {
             let args = (value, name, this.0.clone());
             match &this_arg.0 {

@@ -103,7 +103,8 @@ pub fn normalize_method(ctx: &Ctx<'_>, method: &[u8]) -> rquickjs::Result<Method
     if matches!(upper.as_slice(), b"CONNECT" | b"TRACE" | b"TRACK") {
         return Err(type_error(ctx, &format!("Forbidden method: {}", String::from_utf8_lossy(method))));
     }
-    Method::from_bytes(normalized).map_err(|_| type_error(ctx, &format!("Invalid method: {}", String::from_utf8_lossy(method))))
+    Method::from_bytes(normalized)
+        .map_err(|_| type_error(ctx, &format!("Invalid method: {}", String::from_utf8_lossy(method))))
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -113,7 +114,10 @@ impl<'js> Request<'js> {
         let mut request = if let Ok(other) = Class::<Request>::from_value(&input) {
             let mut other = other.borrow_mut();
             let body = if other.body.used(&ctx)? {
-                return Err(type_error(&ctx, "Cannot construct a Request with a Request object that has already been used."));
+                return Err(type_error(
+                    &ctx,
+                    "Cannot construct a Request with a Request object that has already been used.",
+                ));
             } else {
                 std::mem::replace(&mut other.body, BodySlot::Used)
             };
@@ -137,7 +141,9 @@ impl<'js> Request<'js> {
             }
         };
         let Some(init) = init.0.filter(|v| !v.is_undefined() && !v.is_null()) else { return Ok(request) };
-        let init = init.into_object().ok_or_else(|| type_error(&ctx, "Failed to construct 'Request': The provided value is not of type 'RequestInit'."))?;
+        let init = init.into_object().ok_or_else(|| {
+            type_error(&ctx, "Failed to construct 'Request': The provided value is not of type 'RequestInit'.")
+        })?;
         if let Some(method) = init.get::<_, Option<Value>>("method")? {
             request.method = normalize_method(&ctx, &byte_string(&ctx, method)?)?;
         }
@@ -152,7 +158,10 @@ impl<'js> Request<'js> {
                 "manual" => Redirect::Manual,
                 "error" => Redirect::Error,
                 other => {
-                    return Err(type_error(&ctx, &format!("Failed to construct 'Request': '{other}' is not a valid value for 'redirect'.")))
+                    return Err(type_error(
+                        &ctx,
+                        &format!("Failed to construct 'Request': '{other}' is not a valid value for 'redirect'."),
+                    ))
                 }
             };
         }
@@ -256,4 +265,3 @@ impl<'js> Request<'js> {
 pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     constructor::<Request>(ctx)
 }
-

@@ -48,7 +48,11 @@ fn is_null_body_status(status: u16) -> bool {
 
 impl<'js> Response<'js> {
     /// A response that arrived from Rust (a service binding or an outbound fetch).
-    pub fn from_http(ctx: &Ctx<'js>, response: http::Response<Body>, url: String) -> rquickjs::Result<Class<'js, Self>> {
+    pub fn from_http(
+        ctx: &Ctx<'js>,
+        response: http::Response<Body>,
+        url: String,
+    ) -> rquickjs::Result<Class<'js, Self>> {
         let (parts, body) = response.into_parts();
         Class::instance(
             ctx.clone(),
@@ -81,14 +85,24 @@ impl<'js> Response<'js> {
         self.kind == ResponseType::Error
     }
 
-    fn build(ctx: &Ctx<'js>, body: BodySlot<'js>, content_type: Option<&'static str>, init: Option<Value<'js>>) -> rquickjs::Result<Self> {
+    fn build(
+        ctx: &Ctx<'js>,
+        body: BodySlot<'js>,
+        content_type: Option<&'static str>,
+        init: Option<Value<'js>>,
+    ) -> rquickjs::Result<Self> {
         let mut status = 200u16;
         let mut status_text = String::new();
         let mut headers = HeaderMap::new();
         if let Some(init) = init.filter(|v| !v.is_undefined() && !v.is_null()) {
-            let init = init.into_object().ok_or_else(|| type_error(ctx, "Failed to construct 'Response': The provided value is not of type 'ResponseInit'."))?;
+            let init = init.into_object().ok_or_else(|| {
+                type_error(ctx, "Failed to construct 'Response': The provided value is not of type 'ResponseInit'.")
+            })?;
             if let Some(s) = init.get::<_, Option<Value>>("status")? {
-                let n = s.as_number().or_else(|| rquickjs::Coerced::<f64>::from_js(ctx, s).ok().map(|c| c.0)).unwrap_or(f64::NAN);
+                let n = s
+                    .as_number()
+                    .or_else(|| rquickjs::Coerced::<f64>::from_js(ctx, s).ok().map(|c| c.0))
+                    .unwrap_or(f64::NAN);
                 if !(200.0..=599.0).contains(&n) || n.fract() != 0.0 {
                     return Err(range_error(ctx, &format!("Failed to construct 'Response': The status provided ({n}) is outside the range [200, 599].")));
                 }
@@ -142,7 +156,9 @@ impl<'js> Response<'js> {
     pub fn json(ctx: Ctx<'js>, data: Value<'js>, init: Opt<Value<'js>>) -> rquickjs::Result<Self> {
         let text = ctx
             .json_stringify(data)?
-            .ok_or_else(|| type_error(&ctx, "Failed to execute 'json' on 'Response': The data is not JSON serializable."))?
+            .ok_or_else(|| {
+                type_error(&ctx, "Failed to execute 'json' on 'Response': The data is not JSON serializable.")
+            })?
             .to_string()?;
         Response::build(&ctx, BodySlot::Bytes(Bytes::from(text)), Some("application/json"), init.0)
     }
@@ -151,7 +167,10 @@ impl<'js> Response<'js> {
     pub fn redirect(ctx: Ctx<'js>, url: Value<'js>, status: Opt<u16>) -> rquickjs::Result<Self> {
         let status = status.0.unwrap_or(302);
         if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-            return Err(range_error(&ctx, &format!("Failed to execute 'redirect' on 'Response': Invalid status code {status}")));
+            return Err(range_error(
+                &ctx,
+                &format!("Failed to execute 'redirect' on 'Response': Invalid status code {status}"),
+            ));
         }
         let url = crate::request::parse_url(&ctx, &dom_string(&ctx, url)?)?;
         let mut headers = HeaderMap::new();

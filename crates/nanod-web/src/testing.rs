@@ -18,7 +18,9 @@ pub fn run_js(script: &str) -> String {
             }
         });
         for _ in 0..200 {
-            let done: bool = isolate.enter(|ctx| ctx.globals().get::<_, rquickjs::Value>("result").map(|v| !v.is_undefined()).unwrap_or(false));
+            let done: bool = isolate.enter(|ctx| {
+                ctx.globals().get::<_, rquickjs::Value>("result").map(|v| !v.is_undefined()).unwrap_or(false)
+            });
             if done {
                 break;
             }

@@ -50,10 +50,7 @@ pub struct Url<'js> {
 impl<'js> Url<'js> {
     /// Wraps an already-parsed URL.
     pub fn from_ada(url: ada_url::Url) -> Self {
-        Url {
-            url,
-            search_params: None,
-        }
+        Url { url, search_params: None }
     }
 
     /// The parsed URL.
@@ -86,10 +83,7 @@ impl<'js> Url<'js> {
     }
 
     /// Replaces the linked `searchParams` list (after `href` or `search` changed).
-    fn resync_params(
-        this: &Class<'js, Url<'js>>,
-        list: Vec<(String, String)>,
-    ) -> rquickjs::Result<()> {
+    fn resync_params(this: &Class<'js, Url<'js>>, list: Vec<(String, String)>) -> rquickjs::Result<()> {
         let params = this.try_borrow()?.search_params.clone();
         if let Some(params) = params {
             params.try_borrow_mut()?.replace_list(list);
@@ -105,9 +99,7 @@ fn parse_url(input: &str, base: Option<&str>) -> Option<ada_url::Url> {
             return None;
         }
     }
-    ada_url::Url::parse(input, base)
-        .ok()
-        .filter(|url| !has_invalid_xn_label(url))
+    ada_url::Url::parse(input, base).ok().filter(|url| !has_invalid_xn_label(url))
 }
 
 /// Runs a host-changing setter on a copy and keeps it only if its host is valid.
@@ -204,10 +196,7 @@ fn url_and_base<'js>(
     what: &str,
 ) -> rquickjs::Result<(String, Option<String>)> {
     let Some(url) = url.0 else {
-        return Err(type_error(
-            ctx,
-            &format!("{what}: 1 argument required, but only 0 present."),
-        ));
+        return Err(type_error(ctx, &format!("{what}: 1 argument required, but only 0 present.")));
     };
     let url = usv_string(ctx, url)?;
     let base = match base.0 {
@@ -220,11 +209,7 @@ fn url_and_base<'js>(
 #[rquickjs::methods(rename_all = "camelCase")]
 impl<'js> Url<'js> {
     #[qjs(constructor)]
-    pub fn new(
-        ctx: Ctx<'js>,
-        url: Opt<Value<'js>>,
-        base: Opt<Value<'js>>,
-    ) -> rquickjs::Result<Url<'js>> {
+    pub fn new(ctx: Ctx<'js>, url: Opt<Value<'js>>, base: Opt<Value<'js>>) -> rquickjs::Result<Url<'js>> {
         let (input, base) = url_and_base(&ctx, url, base, "Failed to construct 'URL'")?;
         match parse_url(&input, base.as_deref()) {
             Some(url) => Ok(Url::from_ada(url)),
@@ -233,21 +218,13 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(static)]
-    pub fn can_parse(
-        ctx: Ctx<'js>,
-        url: Opt<Value<'js>>,
-        base: Opt<Value<'js>>,
-    ) -> rquickjs::Result<bool> {
+    pub fn can_parse(ctx: Ctx<'js>, url: Opt<Value<'js>>, base: Opt<Value<'js>>) -> rquickjs::Result<bool> {
         let (input, base) = url_and_base(&ctx, url, base, "Failed to execute 'canParse' on 'URL'")?;
         Ok(parse_url(&input, base.as_deref()).is_some())
     }
 
     #[qjs(static)]
-    pub fn parse(
-        ctx: Ctx<'js>,
-        url: Opt<Value<'js>>,
-        base: Opt<Value<'js>>,
-    ) -> rquickjs::Result<Value<'js>> {
+    pub fn parse(ctx: Ctx<'js>, url: Opt<Value<'js>>, base: Opt<Value<'js>>) -> rquickjs::Result<Value<'js>> {
         let (input, base) = url_and_base(&ctx, url, base, "Failed to execute 'parse' on 'URL'")?;
         match parse_url(&input, base.as_deref()) {
             Some(url) => Class::instance(ctx, Url::from_ada(url)).map(Class::into_value),
@@ -261,11 +238,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "href")]
-    pub fn set_href(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_href(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         let value = usv_string(&ctx, value)?;
         let Some(url) = parse_url(&value, None) else {
             return Err(type_error(&ctx, "Invalid URL"));
@@ -289,11 +262,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "protocol")]
-    pub fn set_protocol(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_protocol(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_protocol(v);
         })
@@ -305,11 +274,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "username")]
-    pub fn set_username(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_username(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_username(Some(v));
         })
@@ -321,11 +286,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "password")]
-    pub fn set_password(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_password(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_password(Some(v));
         })
@@ -337,11 +298,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "host")]
-    pub fn set_host(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_host(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             set_host_checked(url, |url| {
                 let _ = url.set_host(Some(v));
@@ -355,11 +312,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "hostname")]
-    pub fn set_hostname(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_hostname(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             set_host_checked(url, |url| {
                 let _ = url.set_hostname(Some(v));
@@ -373,11 +326,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "port")]
-    pub fn set_port(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_port(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_port(Some(v));
         })
@@ -389,11 +338,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "pathname")]
-    pub fn set_pathname(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_pathname(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| {
             let _ = url.set_pathname(Some(v));
         })
@@ -405,11 +350,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "search")]
-    pub fn set_search(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_search(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         let value = usv_string(&ctx, value)?;
         this.0.try_borrow_mut()?.url.set_search(Some(&value));
         // The list comes from the input itself, not from the percent-encoded query.
@@ -440,11 +381,7 @@ impl<'js> Url<'js> {
     }
 
     #[qjs(set, rename = "hash")]
-    pub fn set_hash(
-        ctx: Ctx<'js>,
-        this: This<Class<'js, Url<'js>>>,
-        value: Value<'js>,
-    ) -> rquickjs::Result<()> {
+    pub fn set_hash(ctx: Ctx<'js>, this: This<Class<'js, Url<'js>>>, value: Value<'js>) -> rquickjs::Result<()> {
         Url::apply(&ctx, &this.0, value, |url, v| url.set_hash(Some(v)))
     }
 
@@ -475,10 +412,7 @@ mod tests {
 
     #[test]
     fn punycode_decoding() {
-        assert_eq!(
-            super::punycode_decode("mnchen-3ya").as_deref(),
-            Some("münchen")
-        );
+        assert_eq!(super::punycode_decode("mnchen-3ya").as_deref(), Some("münchen"));
         assert_eq!(super::punycode_decode("ls8h").as_deref(), Some("💩"));
         assert_eq!(super::punycode_decode("").as_deref(), Some(""));
         assert_eq!(super::punycode_decode("abc-").as_deref(), Some("abc"));

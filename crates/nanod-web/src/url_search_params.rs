@@ -50,13 +50,7 @@ impl<'js> UrlSearchParams<'js> {
         url: Class<'js, Url<'js>>,
     ) -> rquickjs::Result<Class<'js, Self>> {
         prepare_prototype(ctx)?;
-        Class::instance(
-            ctx.clone(),
-            UrlSearchParams {
-                list,
-                url: Some(url),
-            },
-        )
+        Class::instance(ctx.clone(), UrlSearchParams { list, url: Some(url) })
     }
 
     /// Replaces the list without touching the URL (the URL is the one that changed).
@@ -106,7 +100,10 @@ impl<'js> UrlSearchParams<'js> {
                 }
                 let pair: Array = array_from.call((pair,))?;
                 if pair.len() != 2 {
-                    return Err(type_error(ctx, "Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements"));
+                    return Err(type_error(
+                        ctx,
+                        "Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements",
+                    ));
                 }
                 let name = usv_string(ctx, pair.get(0)?)?;
                 let value = usv_string(ctx, pair.get(1)?)?;
@@ -131,12 +128,7 @@ impl<'js> UrlSearchParams<'js> {
 }
 
 /// Converts a required argument, throwing the WebIDL "n arguments required" `TypeError`.
-fn required<'js>(
-    ctx: &Ctx<'js>,
-    arg: Opt<Value<'js>>,
-    method: &str,
-    needed: usize,
-) -> rquickjs::Result<String> {
+fn required<'js>(ctx: &Ctx<'js>, arg: Opt<Value<'js>>, method: &str, needed: usize) -> rquickjs::Result<String> {
     match arg.0 {
         Some(value) => usv_string(ctx, value),
         None => Err(type_error(
@@ -161,10 +153,7 @@ fn optional<'js>(ctx: &Ctx<'js>, arg: Opt<Value<'js>>) -> rquickjs::Result<Optio
 impl<'js> UrlSearchParams<'js> {
     #[qjs(constructor)]
     pub fn new(ctx: Ctx<'js>, init: Opt<Value<'js>>) -> rquickjs::Result<UrlSearchParams<'js>> {
-        let mut params = UrlSearchParams {
-            list: Vec::new(),
-            url: None,
-        };
+        let mut params = UrlSearchParams { list: Vec::new(), url: None };
         if let Some(init) = init.0 {
             params.fill(&ctx, init)?;
         }
@@ -198,9 +187,7 @@ impl<'js> UrlSearchParams<'js> {
         let name = required(&ctx, name, "delete", 1)?;
         let value = optional(&ctx, value)?;
         let mut params = this.0.try_borrow_mut()?;
-        params
-            .list
-            .retain(|(n, v)| *n != name || value.as_ref().is_some_and(|value| v != value));
+        params.list.retain(|(n, v)| *n != name || value.as_ref().is_some_and(|value| v != value));
         params.update()
     }
 
@@ -210,17 +197,9 @@ impl<'js> UrlSearchParams<'js> {
         name: Opt<Value<'js>>,
     ) -> rquickjs::Result<Value<'js>> {
         let name = required(&ctx, name, "get", 1)?;
-        let found = this
-            .0
-            .try_borrow()?
-            .list
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone());
+        let found = this.0.try_borrow()?.list.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         match found {
-            Some(value) => {
-                rquickjs::String::from_str(ctx, &value).map(rquickjs::String::into_value)
-            }
+            Some(value) => rquickjs::String::from_str(ctx, &value).map(rquickjs::String::into_value),
             None => Ok(Value::new_null(ctx)),
         }
     }
@@ -232,12 +211,7 @@ impl<'js> UrlSearchParams<'js> {
     ) -> rquickjs::Result<Vec<String>> {
         let name = required(&ctx, name, "getAll", 1)?;
         let params = this.0.try_borrow()?;
-        Ok(params
-            .list
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .collect())
+        Ok(params.list.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.clone()).collect())
     }
 
     pub fn has(
@@ -249,10 +223,7 @@ impl<'js> UrlSearchParams<'js> {
         let name = required(&ctx, name, "has", 1)?;
         let value = optional(&ctx, value)?;
         let params = this.0.try_borrow()?;
-        Ok(params
-            .list
-            .iter()
-            .any(|(n, v)| *n == name && value.as_ref().is_none_or(|value| v == value)))
+        Ok(params.list.iter().any(|(n, v)| *n == name && value.as_ref().is_none_or(|value| v == value)))
     }
 
     pub fn set(
@@ -287,8 +258,7 @@ impl<'js> UrlSearchParams<'js> {
 
     /// Stable sort by name, comparing UTF-16 code units.
     pub fn sort(&mut self) -> rquickjs::Result<()> {
-        self.list
-            .sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        self.list.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
         self.update()
     }
 
@@ -309,9 +279,7 @@ impl<'js> UrlSearchParams<'js> {
                 "Failed to execute 'forEach' on 'URLSearchParams': parameter 1 is not of type 'Function'.",
             ));
         };
-        let this_arg = this_arg
-            .0
-            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        let this_arg = this_arg.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         let mut index = 0;
         loop {
             let pair = this.0.try_borrow()?.list.get(index).cloned();
@@ -374,29 +342,17 @@ impl<'js> UrlSearchParamsIterator<'js> {
         params: Class<'js, UrlSearchParams<'js>>,
         kind: IterKind,
     ) -> rquickjs::Result<Class<'js, UrlSearchParamsIterator<'js>>> {
-        let iterator = Class::instance(
-            ctx.clone(),
-            UrlSearchParamsIterator {
-                params,
-                kind,
-                index: 0,
-            },
-        )?;
+        let iterator = Class::instance(ctx.clone(), UrlSearchParamsIterator { params, kind, index: 0 })?;
         // Inherit from %IteratorPrototype% (once per runtime) so iterator helpers work.
         if let Some(proto) = Class::<UrlSearchParamsIterator>::prototype(ctx)? {
-            let inherits = proto.get_prototype().is_some_and(|p| {
-                p.contains_key(PredefinedAtom::SymbolIterator)
-                    .unwrap_or(false)
-            });
+            let inherits =
+                proto.get_prototype().is_some_and(|p| p.contains_key(PredefinedAtom::SymbolIterator).unwrap_or(false));
             if !inherits {
                 let array_iterator: Object = Array::new(ctx.clone())?
                     .as_object()
                     .get::<_, Function>("values")?
                     .call((This(Array::new(ctx.clone())?),))?;
-                if let Some(iterator_proto) = array_iterator
-                    .get_prototype()
-                    .and_then(|p| p.get_prototype())
-                {
+                if let Some(iterator_proto) = array_iterator.get_prototype().and_then(|p| p.get_prototype()) {
                     proto.set_prototype(Some(&iterator_proto))?;
                 }
             }
@@ -492,9 +448,7 @@ fn percent_decode_plus(bytes: &[u8]) -> String {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// The `application/x-www-form-urlencoded` serializer.
@@ -540,10 +494,7 @@ fn prepare_prototype(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         return Ok(());
     }
     let entries: Value = proto.get("entries")?;
-    proto.prop(
-        PredefinedAtom::SymbolIterator,
-        Property::from(entries).writable().configurable(),
-    )
+    proto.prop(PredefinedAtom::SymbolIterator, Property::from(entries).writable().configurable())
 }
 
 /// Installs the `URLSearchParams` constructor.
@@ -566,9 +517,7 @@ mod tests {
             .iter()
             .map(|(js, _)| format!("r.push((() => {{ try {{ return String({js}); }} catch (e) {{ return 'threw ' + e.name; }} }})());\n"))
             .collect();
-        let out = run_js(&format!(
-            "const r = [];\n{script}globalThis.result = r.join('\\u0001');"
-        ));
+        let out = run_js(&format!("const r = [];\n{script}globalThis.result = r.join('\\u0001');"));
         let got: Vec<&str> = out.split('\u{1}').collect();
         assert_eq!(got.len(), cases.len(), "script output: {out}");
         for ((js, want), got) in cases.iter().zip(got) {
@@ -591,21 +540,48 @@ mod tests {
             (r##"new URLSearchParams(123).toString()"##, "123="),
             (r##"new URLSearchParams({}).toString()"##, ""),
             (r##"new URLSearchParams([]).toString()"##, ""),
-            (r##"JSON.stringify([...new URLSearchParams("a=b&c=d&&e&&=f&g==h")])"##, "[[\"a\",\"b\"],[\"c\",\"d\"],[\"e\",\"\"],[\"\",\"f\"],[\"g\",\"=h\"]]"),
-            (r##"JSON.stringify([...new URLSearchParams("a+b=c+d&e=f%2Bg&h=%zz&i=%4&j=%")])"##, "[[\"a b\",\"c d\"],[\"e\",\"f+g\"],[\"h\",\"%zz\"],[\"i\",\"%4\"],[\"j\",\"%\"]]"),
-            (r##"JSON.stringify([...new URLSearchParams("a=%C3%A9&b=%FF&c=%F0%9F%92%A9&d=%E2%82&e=%C3")])"##, "[[\"a\",\"é\"],[\"b\",\"\u{fffd}\"],[\"c\",\"💩\"],[\"d\",\"\u{fffd}\"],[\"e\",\"\u{fffd}\"]]"),
+            (
+                r##"JSON.stringify([...new URLSearchParams("a=b&c=d&&e&&=f&g==h")])"##,
+                "[[\"a\",\"b\"],[\"c\",\"d\"],[\"e\",\"\"],[\"\",\"f\"],[\"g\",\"=h\"]]",
+            ),
+            (
+                r##"JSON.stringify([...new URLSearchParams("a+b=c+d&e=f%2Bg&h=%zz&i=%4&j=%")])"##,
+                "[[\"a b\",\"c d\"],[\"e\",\"f+g\"],[\"h\",\"%zz\"],[\"i\",\"%4\"],[\"j\",\"%\"]]",
+            ),
+            (
+                r##"JSON.stringify([...new URLSearchParams("a=%C3%A9&b=%FF&c=%F0%9F%92%A9&d=%E2%82&e=%C3")])"##,
+                "[[\"a\",\"é\"],[\"b\",\"\u{fffd}\"],[\"c\",\"💩\"],[\"d\",\"\u{fffd}\"],[\"e\",\"\u{fffd}\"]]",
+            ),
             (r##"JSON.stringify([...new URLSearchParams("a=\uD800b")])"##, "[[\"a\",\"\u{fffd}b\"]]"),
-            (r##"(() => { const a = new URLSearchParams("a=b&c=d"); const b = new URLSearchParams(a); a.append("e", "f"); return b.toString() + "|" + a.toString(); })()"##, "a=b&c=d|a=b&c=d&e=f"),
+            (
+                r##"(() => { const a = new URLSearchParams("a=b&c=d"); const b = new URLSearchParams(a); a.append("e", "f"); return b.toString() + "|" + a.toString(); })()"##,
+                "a=b&c=d|a=b&c=d&e=f",
+            ),
             (r##"new URLSearchParams([[1, 2], ["a", "b"], [null, undefined]]).toString()"##, "1=2&a=b&null=undefined"),
             (r##"new URLSearchParams(new Map([["a", "1"], ["b", "2"]])).toString()"##, "a=1&b=2"),
             (r##"new URLSearchParams([new Set(["x", "y"])]).toString()"##, "x=y"),
-            (r##"(() => { try { new URLSearchParams([[1]]); return "no throw"; } catch (e) { return e.name; } })()"##, "TypeError"),
-            (r##"(() => { try { new URLSearchParams([[1, 2, 3]]); return "no throw"; } catch (e) { return e.name; } })()"##, "TypeError"),
-            (r##"(() => { try { new URLSearchParams([1]); return "no throw"; } catch (e) { return e.name; } })()"##, "TypeError"),
-            (r##"new URLSearchParams({ a: "b", c: 1, "+": "%C2", "": "empty" }).toString()"##, "a=b&c=1&%2B=%25C2&=empty"),
+            (
+                r##"(() => { try { new URLSearchParams([[1]]); return "no throw"; } catch (e) { return e.name; } })()"##,
+                "TypeError",
+            ),
+            (
+                r##"(() => { try { new URLSearchParams([[1, 2, 3]]); return "no throw"; } catch (e) { return e.name; } })()"##,
+                "TypeError",
+            ),
+            (
+                r##"(() => { try { new URLSearchParams([1]); return "no throw"; } catch (e) { return e.name; } })()"##,
+                "TypeError",
+            ),
+            (
+                r##"new URLSearchParams({ a: "b", c: 1, "+": "%C2", "": "empty" }).toString()"##,
+                "a=b&c=1&%2B=%25C2&=empty",
+            ),
             (r##"new URLSearchParams({ a: "b", c: 1, "+": "%C2" }).get("+")"##, "%C2"),
             (r##"new URLSearchParams({ "\uD835x": "1", "xx": "2", "\uD83Dx": "3" }).toString()"##, "%EF%BF%BDx=3&xx=2"),
-            (r##"new URLSearchParams({ "a\0b": "42", "c\uD83D": "23", "d\u1234": "foo" }).toString()"##, "a%00b=42&c%EF%BF%BD=23&d%E1%88%B4=foo"),
+            (
+                r##"new URLSearchParams({ "a\0b": "42", "c\uD83D": "23", "d\u1234": "foo" }).toString()"##,
+                "a%00b=42&c%EF%BF%BD=23&d%E1%88%B4=foo",
+            ),
         ]);
     }
 

@@ -32,7 +32,9 @@ pub fn dom_string<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<St
 /// `ByteString`: a string whose code points are all ≤ U+00FF, as bytes.
 pub fn byte_string<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<Vec<u8>> {
     let s = dom_string(ctx, value)?;
-    latin1_bytes(&s).ok_or_else(|| type_error(ctx, "Cannot convert argument to a ByteString because it contains a character above U+00FF"))
+    latin1_bytes(&s).ok_or_else(|| {
+        type_error(ctx, "Cannot convert argument to a ByteString because it contains a character above U+00FF")
+    })
 }
 
 /// The bytes of a string whose characters are all ≤ U+00FF; `None` otherwise.

@@ -20,10 +20,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 /// Runs `script` in a fresh isolate with every web global installed and the given string
 /// globals set; returns `String(globalThis.result)`.
 fn run_js(script: &str, inputs: &[(&str, String)]) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let isolate = Isolate::new("wpt-url", None, IsolateLimits::default()).expect("isolate");
@@ -34,9 +31,7 @@ fn run_js(script: &str, inputs: &[(&str, String)]) -> String {
             }
             if ctx.eval::<(), _>(script).is_err() {
                 let e = nanod_js::JsException::from_value(&ctx, ctx.catch());
-                ctx.globals()
-                    .set("result", format!("threw {e}"))
-                    .expect("set");
+                ctx.globals().set("result", format!("threw {e}")).expect("set");
             }
             let v: rquickjs::Value = ctx.globals().get("result").expect("result");
             let s: rquickjs::Coerced<String> = v.get().expect("string");
@@ -46,9 +41,7 @@ fn run_js(script: &str, inputs: &[(&str, String)]) -> String {
 }
 
 fn conformance_file(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/wpt/url")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/wpt/url").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -143,21 +136,14 @@ fn run_suite(global: &str, file: &str, entry: &str) -> (usize, BTreeMap<String, 
 /// Prints the pass count and checks failures against [`EXPECTED_FAILURES`] both ways.
 fn check(suite: &str, total: usize, failures: &BTreeMap<String, String>, id_prefix: &str) {
     println!("{suite}: {}/{total}", total - failures.len());
-    let expected: BTreeMap<&str, &str> = EXPECTED_FAILURES
-        .iter()
-        .copied()
-        .filter(|(id, _)| id.starts_with(id_prefix))
-        .collect();
+    let expected: BTreeMap<&str, &str> =
+        EXPECTED_FAILURES.iter().copied().filter(|(id, _)| id.starts_with(id_prefix)).collect();
     let unexpected: Vec<String> = failures
         .iter()
         .filter(|(id, _)| !expected.contains_key(id.as_str()))
         .map(|(id, detail)| format!("  {id}: {detail}"))
         .collect();
-    let now_passing: Vec<&str> = expected
-        .keys()
-        .copied()
-        .filter(|id| !failures.contains_key(*id))
-        .collect();
+    let now_passing: Vec<&str> = expected.keys().copied().filter(|id| !failures.contains_key(*id)).collect();
     assert!(
         unexpected.is_empty() && now_passing.is_empty(),
         "{suite}: {} unexpected failure(s):\n{}\nexpected failures that now pass (remove them): {now_passing:?}",

@@ -26,7 +26,8 @@ fn worker_config(worker_fields: &str, socket_service: &str) -> String {
 #[test]
 fn unknown_field_suggests_the_right_one() {
     let dir = TestDir::new("err-field");
-    let stderr = serve_fails(&dir, "c.capnp", &worker_config("compatibilityDate = \"2024-09-01\", bindingz = []", "main"));
+    let stderr =
+        serve_fails(&dir, "c.capnp", &worker_config("compatibilityDate = \"2024-09-01\", bindingz = []", "main"));
     assert_eq!(stderr.trim(), "c.capnp:3:136: Struct 'Worker' has no field named 'bindingz'; did you mean 'bindings'?");
 }
 
@@ -40,7 +41,8 @@ fn syntax_error() {
 #[test]
 fn missing_embed_file() {
     let dir = TestDir::new("err-embed");
-    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("\"export default {}\"", "embed \"gone.js\"");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main")
+        .replace("\"export default {}\"", "embed \"gone.js\"");
     let stderr = serve_fails(&dir, "c.capnp", &config);
     assert!(stderr.starts_with("c.capnp:3:79: cannot read embedded file 'gone.js'"), "{stderr}");
 }
@@ -51,7 +53,10 @@ fn binding_to_an_undefined_service() {
     let stderr = serve_fails(
         &dir,
         "c.capnp",
-        &worker_config("compatibilityDate = \"2024-09-01\", bindings = [(name = \"AUTH\", service = \"auht\")]", "main"),
+        &worker_config(
+            "compatibilityDate = \"2024-09-01\", bindings = [(name = \"AUTH\", service = \"auht\")]",
+            "main",
+        ),
     );
     assert_eq!(stderr.trim(), "c.capnp:3:174: binding 'AUTH' refers to undefined service 'auht'");
 }
@@ -74,7 +79,8 @@ fn invalid_compatibility_date() {
 fn js_syntax_error_names_the_module_and_line() {
     let dir = TestDir::new("err-js");
     dir.write("w.js", "export default {\n  fetch(request) {\n    return new Response(;\n  }\n};\n");
-    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("\"export default {}\"", "embed \"w.js\"");
+    let config =
+        worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("\"export default {}\"", "embed \"w.js\"");
     let stderr = serve_fails(&dir, "c.capnp", &config);
     assert!(stderr.starts_with("c.capnp:3:52: service \"main\": module \"w.js\": SyntaxError:"), "{stderr}");
     assert!(stderr.contains("at w.js:3:"), "{stderr}");
@@ -84,8 +90,12 @@ fn js_syntax_error_names_the_module_and_line() {
 fn toml_unknown_key() {
     let dir = TestDir::new("err-toml");
     dir.write("w.js", "export default { fetch() { return new Response('x'); } };");
-    let stderr = serve_fails(&dir, "nanod.toml", "[service.main]\ncompatibility_dat = \"2024-09-01\"\nmodules = [\"w.js\"]\n");
-    assert_eq!(stderr.trim(), "nanod.toml:2:1: unknown key 'compatibility_dat' in service 'main'; did you mean 'compatibility_date'?");
+    let stderr =
+        serve_fails(&dir, "nanod.toml", "[service.main]\ncompatibility_dat = \"2024-09-01\"\nmodules = [\"w.js\"]\n");
+    assert_eq!(
+        stderr.trim(),
+        "nanod.toml:2:1: unknown key 'compatibility_dat' in service 'main'; did you mean 'compatibility_date'?"
+    );
 }
 
 #[test]
@@ -100,7 +110,8 @@ fn missing_config_file() {
 fn unknown_socket_override() {
     let dir = TestDir::new("err-override");
     let path = dir.write("c.capnp", &worker_config("compatibilityDate = \"2024-09-01\"", "main"));
-    let output = nanod().arg("serve").arg(&path).args(["--socket-addr", "htp=127.0.0.1:0"]).output().expect("run nanod");
+    let output =
+        nanod().arg("serve").arg(&path).args(["--socket-addr", "htp=127.0.0.1:0"]).output().expect("run nanod");
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr).trim(),

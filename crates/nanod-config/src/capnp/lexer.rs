@@ -54,11 +54,7 @@ pub struct LexError {
 
 /// Splits `src` into tokens.
 pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
-    let mut lexer = Lexer {
-        chars: src.chars().collect(),
-        i: 0,
-        pos: Pos { line: 1, col: 1 },
-    };
+    let mut lexer = Lexer { chars: src.chars().collect(), i: 0, pos: Pos { line: 1, col: 1 } };
     let mut out = Vec::new();
     while let Some(token) = lexer.next_token()? {
         out.push(token);
@@ -94,10 +90,7 @@ impl Lexer {
     }
 
     fn err<T>(&self, pos: Pos, message: impl Into<String>) -> Result<T, LexError> {
-        Err(LexError {
-            pos,
-            message: message.into(),
-        })
+        Err(LexError { pos, message: message.into() })
     }
 
     fn next_token(&mut self) -> Result<Option<Token>, LexError> {
@@ -120,19 +113,13 @@ impl Lexer {
         };
         let tok = if c.is_ascii_alphabetic() || c == '_' {
             let mut s = String::new();
-            while let Some(c) = self
-                .peek()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            {
+            while let Some(c) = self.peek().filter(|c| c.is_ascii_alphanumeric() || *c == '_') {
                 s.push(c);
                 self.bump();
             }
             Tok::Ident(s)
         } else if c.is_ascii_digit() {
-            if c == '0'
-                && matches!(self.peek_at(1), Some('x' | 'X'))
-                && self.peek_at(2) == Some('"')
-            {
+            if c == '0' && matches!(self.peek_at(1), Some('x' | 'X')) && self.peek_at(2) == Some('"') {
                 self.bump();
                 self.bump();
                 self.data_literal(pos)?
@@ -152,10 +139,7 @@ impl Lexer {
 
     fn number(&mut self, pos: Pos) -> Result<Tok, LexError> {
         let mut text = String::new();
-        while let Some(c) = self
-            .peek()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        {
+        while let Some(c) = self.peek().filter(|c| c.is_ascii_alphanumeric() || *c == '_') {
             text.push(c);
             self.bump();
         }
@@ -216,21 +200,14 @@ impl Lexer {
                 Some(c) => match c.to_digit(16) {
                     // A hex digit is below 16, so it fits a byte.
                     Some(d) => digits.push(d as u8),
-                    None => {
-                        return self.err(pos, format!("invalid hex digit '{c}' in data literal"))
-                    }
+                    None => return self.err(pos, format!("invalid hex digit '{c}' in data literal")),
                 },
             }
         }
         if digits.len() % 2 != 0 {
             return self.err(pos, "data literal has an odd number of hex digits");
         }
-        Ok(Tok::Bytes(
-            digits
-                .chunks(2)
-                .map(|p| p.iter().fold(0u8, |acc, d| acc * 16 + d))
-                .collect(),
-        ))
+        Ok(Tok::Bytes(digits.chunks(2).map(|p| p.iter().fold(0u8, |acc, d| acc * 16 + d)).collect()))
     }
 
     fn string(&mut self, pos: Pos) -> Result<String, LexError> {
@@ -263,11 +240,7 @@ impl Lexer {
             'x' => {
                 let mut value = 0u32;
                 let mut count = 0;
-                while let Some(d) = self
-                    .peek()
-                    .and_then(|c| c.to_digit(16))
-                    .filter(|_| count < 2)
-                {
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(16)).filter(|_| count < 2) {
                     value = value * 16 + d;
                     count += 1;
                     self.bump();
@@ -280,11 +253,7 @@ impl Lexer {
             '0'..='7' => {
                 let mut value = c.to_digit(8).unwrap_or(0);
                 let mut count = 1;
-                while let Some(d) = self
-                    .peek()
-                    .and_then(|c| c.to_digit(8))
-                    .filter(|_| count < 3)
-                {
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(8)).filter(|_| count < 3) {
                     value = value * 8 + d;
                     count += 1;
                     self.bump();
@@ -299,11 +268,7 @@ impl Lexer {
                 let mut value = 0u32;
                 let mut count = 0;
                 let max = if braced { 6 } else { 4 };
-                while let Some(d) = self
-                    .peek()
-                    .and_then(|c| c.to_digit(16))
-                    .filter(|_| count < max)
-                {
+                while let Some(d) = self.peek().and_then(|c| c.to_digit(16)).filter(|_| count < max) {
                     value = value * 16 + d;
                     count += 1;
                     self.bump();
@@ -316,12 +281,7 @@ impl Lexer {
                 }
                 match char::from_u32(value) {
                     Some(c) => c,
-                    None => {
-                        return self.err(
-                            pos,
-                            format!("'\\u{{{value:x}}}' is not a Unicode scalar value"),
-                        )
-                    }
+                    None => return self.err(pos, format!("'\\u{{{value:x}}}' is not a Unicode scalar value")),
                 }
             }
             other => return self.err(pos, format!("unknown escape sequence '\\{other}'")),
@@ -373,19 +333,10 @@ mod tests {
 
     #[test]
     fn numbers() {
-        check(
-            "0x1F 017 0 42",
-            "1:1 Int(31)\n1:6 Int(15)\n1:10 Int(0)\n1:12 Int(42)",
-        );
+        check("0x1F 017 0 42", "1:1 Int(31)\n1:6 Int(15)\n1:10 Int(0)\n1:12 Int(42)");
         check("-5", "1:1 Punct('-')\n1:2 Int(5)");
-        check(
-            "1.5 2e3 1.5e-2",
-            "1:1 Float(1.5)\n1:5 Float(2000.0)\n1:9 Float(0.015)",
-        );
-        check(
-            "99999999999999999999",
-            "error 1:1 integer '99999999999999999999' is too large",
-        );
+        check("1.5 2e3 1.5e-2", "1:1 Float(1.5)\n1:5 Float(2000.0)\n1:9 Float(0.015)");
+        check("99999999999999999999", "error 1:1 integer '99999999999999999999' is too large");
         check("12ab", "error 1:1 invalid number '12ab'");
         check("09", "error 1:1 invalid number '09'");
     }
@@ -402,14 +353,8 @@ mod tests {
     #[test]
     fn data_literals() {
         check(r#"0x"00 ff 1a""#, "1:1 Bytes([0, 255, 26])");
-        check(
-            r#"0x"abc""#,
-            "error 1:1 data literal has an odd number of hex digits",
-        );
-        check(
-            r#"0x"zz""#,
-            "error 1:1 invalid hex digit 'z' in data literal",
-        );
+        check(r#"0x"abc""#, "error 1:1 data literal has an odd number of hex digits");
+        check(r#"0x"zz""#, "error 1:1 invalid hex digit 'z' in data literal");
         check(r#"0x"ab"#, "error 1:1 unterminated data literal");
     }
 

@@ -42,10 +42,7 @@ impl Expect {
     }
 
     fn item(self) -> Expect {
-        Expect {
-            base: self.base,
-            lists: self.lists.saturating_sub(1),
-        }
+        Expect { base: self.base, lists: self.lists.saturating_sub(1) }
     }
 
     fn same(self, other: Expect) -> bool {
@@ -115,15 +112,9 @@ pub fn lower(path: &Path, file: &File, const_name: Option<&str>) -> Result<Confi
     let mut type_aliases = HashMap::new();
     for item in &file.items {
         match item {
-            Item::Import {
-                alias,
-                path: import,
-                pos,
-            } => {
+            Item::Import { alias, path: import, pos } => {
                 if !import.ends_with("workerd.capnp") {
-                    let msg = format!(
-                        "cannot import \"{import}\": only \"/workerd/workerd.capnp\" is known"
-                    );
+                    let msg = format!("cannot import \"{import}\": only \"/workerd/workerd.capnp\" is known");
                     return Err(Error::at(ErrorKind::Schema, at(*pos), msg));
                 }
                 workerd_aliases.push(alias.as_str());
@@ -134,11 +125,7 @@ pub fn lower(path: &Path, file: &File, const_name: Option<&str>) -> Result<Confi
             Item::FileId | Item::Const(_) => {}
         }
     }
-    let types = Types {
-        file: path,
-        workerd_aliases,
-        type_aliases,
-    };
+    let types = Types { file: path, workerd_aliases, type_aliases };
 
     let mut lw = Lower {
         file: path,
@@ -153,11 +140,7 @@ pub fn lower(path: &Path, file: &File, const_name: Option<&str>) -> Result<Confi
         if let Item::Const(c) = item {
             let ty = types.resolve(&c.ty, 0)?;
             if let Some((first, _)) = lw.consts.get(c.name.as_str()) {
-                let msg = format!(
-                    "constant '{}' is already defined at {}",
-                    c.name,
-                    at(first.pos)
-                );
+                let msg = format!("constant '{}' is already defined at {}", c.name, at(first.pos));
                 return Err(Error::at(ErrorKind::Invalid, at(c.pos), msg));
             }
             lw.consts.insert(c.name.as_str(), (c, ty));
@@ -176,11 +159,7 @@ pub fn lower(path: &Path, file: &File, const_name: Option<&str>) -> Result<Confi
     }
 
     let config_ty = Expect::of(Ty::Struct(&schema::CONFIG));
-    let configs: Vec<&str> = order
-        .iter()
-        .filter(|(_, ty)| ty.same(config_ty))
-        .map(|(c, _)| c.name.as_str())
-        .collect();
+    let configs: Vec<&str> = order.iter().filter(|(_, ty)| ty.same(config_ty)).map(|(c, _)| c.name.as_str()).collect();
     let index = match const_name {
         Some(name) => {
             let Some(i) = order.iter().position(|(c, _)| c.name == name) else {
@@ -208,21 +187,14 @@ pub fn lower(path: &Path, file: &File, const_name: Option<&str>) -> Result<Confi
                 return Err(Error::in_file(ErrorKind::Reference, path, msg));
             }
             several => {
-                let msg = format!(
-                    "several constants of type Config: {}; name the one to use",
-                    several.join(", ")
-                );
+                let msg = format!("several constants of type Config: {}; name the one to use", several.join(", "));
                 return Err(Error::in_file(ErrorKind::Reference, path, msg));
             }
         },
     };
     match values.get(index).map(|v| &v.kind) {
         Some(ValKind::Struct(sv)) => Build { file: path }.config(sv),
-        _ => Err(Error::in_file(
-            ErrorKind::Schema,
-            path,
-            "the chosen constant is not a Config struct",
-        )),
+        _ => Err(Error::in_file(ErrorKind::Schema, path, "the chosen constant is not a Config struct")),
     }
 }
 
@@ -235,11 +207,7 @@ fn list_or_none(names: &[&str]) -> String {
 }
 
 fn span(file: &Path, pos: Pos) -> Span {
-    Span {
-        file: file.to_path_buf(),
-        line: pos.line,
-        col: pos.col,
-    }
+    Span { file: file.to_path_buf(), line: pos.line, col: pos.col }
 }
 
 /// The directory `embed` paths are relative to.
@@ -266,10 +234,7 @@ impl Types<'_> {
                 return match te.args.as_slice() {
                     [arg] => {
                         let inner = self.resolve(arg, depth + 1)?;
-                        Ok(Expect {
-                            base: inner.base,
-                            lists: inner.lists + 1,
-                        })
+                        Ok(Expect { base: inner.base, lists: inner.lists + 1 })
                     }
                     _ => err("List takes exactly one type parameter, like List(Text)".to_owned()),
                 };
@@ -282,11 +247,7 @@ impl Types<'_> {
             return err(format!("type '{}' takes no parameters", te.path.join(".")));
         }
         let path = match te.path.split_first() {
-            Some((first, rest))
-                if !rest.is_empty() && self.workerd_aliases.contains(&first.as_str()) =>
-            {
-                rest
-            }
+            Some((first, rest)) if !rest.is_empty() && self.workerd_aliases.contains(&first.as_str()) => rest,
             _ => te.path.as_slice(),
         };
         let name = path.join(".");
@@ -296,21 +257,13 @@ impl Types<'_> {
         // Leniency: a nested type by its last name alone (`Workerd.Binding` for
         // `Workerd.Worker.Binding`), when that is unambiguous.
         let suffix = format!(".{name}");
-        let nested: Vec<&str> = schema::type_names()
-            .filter(|n| n.ends_with(&suffix))
-            .collect();
+        let nested: Vec<&str> = schema::type_names().filter(|n| n.ends_with(&suffix)).collect();
         match nested.as_slice() {
             [one] => Ok(Expect::of(schema::lookup(one).unwrap_or(Ty::Void))),
-            [] => err(format!(
-                "unknown type '{}'{}",
-                te.path.join("."),
-                did_you_mean(&name, schema::type_names())
-            )),
-            several => err(format!(
-                "unknown type '{}'; did you mean one of: {}?",
-                te.path.join("."),
-                several.join(", ")
-            )),
+            [] => err(format!("unknown type '{}'{}", te.path.join("."), did_you_mean(&name, schema::type_names()))),
+            several => {
+                err(format!("unknown type '{}'; did you mean one of: {}?", te.path.join("."), several.join(", ")))
+            }
         }
     }
 }
@@ -334,19 +287,13 @@ impl<'a> Lower<'a> {
     }
 
     fn mismatch(&self, pos: Pos, want: Expect, what: &str) -> Error {
-        self.error(
-            ErrorKind::Schema,
-            pos,
-            format!("expected {} for {what}", want.describe()),
-        )
+        self.error(ErrorKind::Schema, pos, format!("expected {} for {what}", want.describe()))
     }
 
     /// Checks `e` against `want`; `what` names the value in messages (`'bindings'`).
     fn check(&mut self, e: &'a Expr, want: Expect, what: &str) -> Result<Val, Error> {
         if self.nesting >= MAX_NESTING {
-            let msg = format!(
-                "values nest deeper than {MAX_NESTING} levels (counting constant references)"
-            );
+            let msg = format!("values nest deeper than {MAX_NESTING} levels (counting constant references)");
             return Err(self.error(ErrorKind::Invalid, e.pos, msg));
         }
         self.nesting += 1;
@@ -358,9 +305,7 @@ impl<'a> Lower<'a> {
     fn check_inner(&mut self, e: &'a Expr, want: Expect, what: &str) -> Result<Val, Error> {
         let pos = e.pos;
         let kind = match &e.kind {
-            ExprKind::Name { path, leading_dot } => {
-                return self.name(path, *leading_dot, pos, want, what)
-            }
+            ExprKind::Name { path, leading_dot } => return self.name(path, *leading_dot, pos, want, what),
             ExprKind::List(items) if want.lists > 0 => {
                 let item_what = format!("an item of {what}");
                 let mut out = Vec::with_capacity(items.len());
@@ -377,10 +322,7 @@ impl<'a> Lower<'a> {
                     match String::from_utf8(bytes) {
                         Ok(text) => ValKind::Text(text),
                         Err(_) => {
-                            let msg = format!(
-                                "embedded file '{}' is not valid UTF-8 text",
-                                full.display()
-                            );
+                            let msg = format!("embedded file '{}' is not valid UTF-8 text", full.display());
                             return Err(self.error(ErrorKind::Schema, pos, msg));
                         }
                     }
@@ -407,10 +349,7 @@ impl<'a> Lower<'a> {
             ExprKind::Int(n) => match want.base {
                 Ty::Int(it) if (it.min..=it.max).contains(n) => ValKind::Int(*n),
                 Ty::Int(it) => {
-                    let msg = format!(
-                        "{n} is out of range for {what} ({}: {}..={})",
-                        it.name, it.min, it.max
-                    );
+                    let msg = format!("{n} is out of range for {what} ({}: {}..={})", it.name, it.min, it.max);
                     return Err(self.error(ErrorKind::Schema, pos, msg));
                 }
                 // Integers of config size convert exactly.
@@ -428,67 +367,31 @@ impl<'a> Lower<'a> {
     }
 
     fn embed(&self, full: &Path, pos: Pos) -> Result<Vec<u8>, Error> {
-        std::fs::read(full).map_err(|e| {
-            self.error(
-                ErrorKind::Io,
-                pos,
-                format!("cannot read embedded file '{}': {e}", full.display()),
-            )
-        })
+        std::fs::read(full)
+            .map_err(|e| self.error(ErrorKind::Io, pos, format!("cannot read embedded file '{}': {e}", full.display())))
     }
 
     /// A string (or data) where a struct is expected sets the struct's first field.
-    fn shorthand(
-        &mut self,
-        s: &'static StructSchema,
-        e: &'a Expr,
-        what: &str,
-    ) -> Result<Val, Error> {
+    fn shorthand(&mut self, s: &'static StructSchema, e: &'a Expr, what: &str) -> Result<Val, Error> {
         let want = Expect::of(Ty::Struct(s));
-        let Some(first) = s
-            .fields
-            .first()
-            .filter(|f| matches!(f.ty, Ty::Text | Ty::Data))
-        else {
+        let Some(first) = s.fields.first().filter(|f| matches!(f.ty, Ty::Text | Ty::Data)) else {
             return Err(self.mismatch(e.pos, want, what));
         };
         let value = self.check(e, Expect::of(first.ty), what)?;
         let union = first.union.then_some(first.name);
-        Ok(Val {
-            kind: ValKind::Struct(StructVal {
-                schema: s,
-                fields: vec![(first.name, value)],
-                union,
-            }),
-            pos: e.pos,
-        })
+        Ok(Val { kind: ValKind::Struct(StructVal { schema: s, fields: vec![(first.name, value)], union }), pos: e.pos })
     }
 
-    fn check_struct(
-        &mut self,
-        s: &'static StructSchema,
-        inits: &'a [FieldInit],
-    ) -> Result<StructVal, Error> {
-        let mut out = StructVal {
-            schema: s,
-            fields: Vec::with_capacity(inits.len()),
-            union: None,
-        };
+    fn check_struct(&mut self, s: &'static StructSchema, inits: &'a [FieldInit]) -> Result<StructVal, Error> {
+        let mut out = StructVal { schema: s, fields: Vec::with_capacity(inits.len()), union: None };
         for init in inits {
             let Some(field) = s.field(&init.name) else {
                 let hint = did_you_mean(&init.name, s.fields.iter().map(|f| f.name));
-                let msg = format!(
-                    "Struct '{}' has no field named '{}'{hint}",
-                    s.name, init.name
-                );
+                let msg = format!("Struct '{}' has no field named '{}'{hint}", s.name, init.name);
                 return Err(self.error(ErrorKind::Schema, init.pos, msg));
             };
             if out.fields.iter().any(|(name, _)| *name == field.name) {
-                return Err(self.error(
-                    ErrorKind::Schema,
-                    init.pos,
-                    format!("field '{}' is already set", field.name),
-                ));
+                return Err(self.error(ErrorKind::Schema, init.pos, format!("field '{}' is already set", field.name)));
             }
             if field.union {
                 if let Some(previous) = out.union {
@@ -501,25 +404,14 @@ impl<'a> Lower<'a> {
                 }
                 out.union = Some(field.name);
             }
-            let value = self.check(
-                &init.value,
-                Expect::of(field.ty),
-                &format!("'{}'", field.name),
-            )?;
+            let value = self.check(&init.value, Expect::of(field.ty), &format!("'{}'", field.name))?;
             out.fields.push((field.name, value));
         }
         Ok(out)
     }
 
     /// A bare or dotted name: a keyword value, an enum value, or a constant reference.
-    fn name(
-        &mut self,
-        path: &[String],
-        leading_dot: bool,
-        pos: Pos,
-        want: Expect,
-        what: &str,
-    ) -> Result<Val, Error> {
+    fn name(&mut self, path: &[String], leading_dot: bool, pos: Pos, want: Expect, what: &str) -> Result<Val, Error> {
         let joined = path.join(".");
         let word = match path {
             [only] if !leading_dot => Some(only.as_str()),
@@ -532,11 +424,7 @@ impl<'a> Lower<'a> {
                 (Ty::Void, "void") => Some(ValKind::Void),
                 (Ty::Float, "inf") => Some(ValKind::Float(f64::INFINITY)),
                 (Ty::Float, "nan") => Some(ValKind::Float(f64::NAN)),
-                (Ty::Enum(en), w) => en
-                    .values
-                    .iter()
-                    .find(|v| **v == w)
-                    .map(|v| ValKind::Enum(v)),
+                (Ty::Enum(en), w) => en.values.iter().find(|v| **v == w).map(|v| ValKind::Enum(v)),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -554,10 +442,7 @@ impl<'a> Lower<'a> {
             }
             if want.lists == 0 {
                 if let Ty::Enum(en) = want.base {
-                    let msg = format!(
-                        "unknown value '{word}' for {what}; expected one of: {}",
-                        en.values.join(", ")
-                    );
+                    let msg = format!("unknown value '{word}' for {what}; expected one of: {}", en.values.join(", "));
                     return Err(self.error(ErrorKind::Schema, pos, msg));
                 }
                 if matches!(want.base, Ty::Bool | Ty::Void) {
@@ -566,27 +451,12 @@ impl<'a> Lower<'a> {
             }
         }
         let hint = did_you_mean(&joined, self.names.iter().copied());
-        Err(self.error(
-            ErrorKind::Reference,
-            pos,
-            format!("unknown constant '{joined}'{hint}"),
-        ))
+        Err(self.error(ErrorKind::Reference, pos, format!("unknown constant '{joined}'{hint}")))
     }
 
-    fn reference(
-        &mut self,
-        c: &'a Const,
-        ty: Expect,
-        pos: Pos,
-        want: Expect,
-        what: &str,
-    ) -> Result<Val, Error> {
+    fn reference(&mut self, c: &'a Const, ty: Expect, pos: Pos, want: Expect, what: &str) -> Result<Val, Error> {
         if self.stack.contains(&c.name.as_str()) {
-            return Err(self.error(
-                ErrorKind::Reference,
-                pos,
-                format!("constant '{}' refers to itself", c.name),
-            ));
+            return Err(self.error(ErrorKind::Reference, pos, format!("constant '{}' refers to itself", c.name)));
         }
         if self.stack.len() > MAX_DEPTH {
             return Err(self.error(
@@ -596,12 +466,7 @@ impl<'a> Lower<'a> {
             ));
         }
         if !ty.same(want) {
-            let msg = format!(
-                "constant '{}' has type {}, but {what} needs {}",
-                c.name,
-                ty.name(),
-                want.name()
-            );
+            let msg = format!("constant '{}' has type {}, but {what} needs {}", c.name, ty.name(), want.name());
             return Err(self.error(ErrorKind::Schema, pos, msg));
         }
         self.stack.push(c.name.as_str());
@@ -663,11 +528,7 @@ impl StructVal {
     }
 
     fn texts(&self, name: &str) -> Vec<String> {
-        self.list(name)
-            .iter()
-            .filter_map(Val::text)
-            .map(str::to_owned)
-            .collect()
+        self.list(name).iter().filter_map(Val::text).map(str::to_owned).collect()
     }
 
     fn sub(&self, name: &str) -> Option<&StructVal> {
@@ -707,17 +568,11 @@ impl Build<'_> {
         items: &[Val],
         mut f: impl FnMut(&StructVal, Pos) -> Result<T, Error>,
     ) -> Result<Vec<T>, Error> {
-        items
-            .iter()
-            .filter_map(|v| v.strukt().map(|s| (s, v.pos)))
-            .map(|(s, pos)| f(s, pos))
-            .collect()
+        items.iter().filter_map(|v| v.strukt().map(|s| (s, v.pos))).map(|(s, pos)| f(s, pos)).collect()
     }
 
     fn config(&self, sv: &StructVal) -> Result<Config, Error> {
-        let logging = sv
-            .sub("logging")
-            .is_some_and(|l| l.flag("structuredLogging"));
+        let logging = sv.sub("logging").is_some_and(|l| l.flag("structuredLogging"));
         Ok(Config {
             services: self.structs(sv.list("services"), |s, pos| self.service(s, pos))?,
             sockets: self.structs(sv.list("sockets"), |s, pos| self.socket(s, pos))?,
@@ -736,16 +591,10 @@ impl Build<'_> {
                 tls: self.tls_options(v.strukt().and_then(|g| g.sub("tlsOptions"))),
             },
             Some(("tcp", v)) => SocketProtocol::Tcp {
-                tls: v
-                    .strukt()
-                    .and_then(|g| g.sub("tlsOptions"))
-                    .map(|t| self.tls_options(Some(t))),
+                tls: v.strukt().and_then(|g| g.sub("tlsOptions")).map(|t| self.tls_options(Some(t))),
             },
             Some((other, v)) => {
-                return Err(self.invalid(
-                    v.pos,
-                    format!("'{other}' sockets are not supported by nanod"),
-                ))
+                return Err(self.invalid(v.pos, format!("'{other}' sockets are not supported by nanod")))
             }
         };
         Ok(Socket {
@@ -765,25 +614,15 @@ impl Build<'_> {
             Some(("external", v)) => ServiceKind::External(self.external(v.strukt())),
             Some(("disk", v)) => ServiceKind::Disk(self.disk(v.strukt())),
             _ => {
-                let msg = format!(
-                    "service '{name}' has no kind; set one of: worker, network, external, disk"
-                );
+                let msg = format!("service '{name}' has no kind; set one of: worker, network, external, disk");
                 return Err(self.invalid(pos, msg));
             }
         };
-        Ok(Service {
-            name,
-            kind,
-            span: self.span(pos),
-        })
+        Ok(Service { name, kind, span: self.span(pos) })
     }
 
     fn worker(&self, v: &Val) -> Result<Worker, Error> {
-        let empty = StructVal {
-            schema: &schema::WORKER,
-            fields: Vec::new(),
-            union: None,
-        };
+        let empty = StructVal { schema: &schema::WORKER, fields: Vec::new(), union: None };
         let sv = v.strukt().unwrap_or(&empty);
         let source = match sv.member() {
             Some(("serviceWorkerScript", s)) => WorkerSource::ServiceWorkerScript {
@@ -791,19 +630,14 @@ impl Build<'_> {
                 span: self.span(s.pos),
             },
             Some(("inherit", s)) => WorkerSource::Inherit(s.text().unwrap_or_default().to_owned()),
-            Some((_, modules)) => {
-                WorkerSource::Modules(self.structs(modules.list(), |m, pos| self.module(m, pos))?)
-            }
+            Some((_, modules)) => WorkerSource::Modules(self.structs(modules.list(), |m, pos| self.module(m, pos))?),
             None => WorkerSource::Modules(Vec::new()),
         };
-        let durable_object_storage =
-            match sv.sub("durableObjectStorage").and_then(StructVal::member) {
-                Some(("inMemory", _)) => DurableObjectStorage::InMemory,
-                Some(("localDisk", d)) => {
-                    DurableObjectStorage::LocalDisk(d.text().unwrap_or_default().to_owned())
-                }
-                _ => DurableObjectStorage::None,
-            };
+        let durable_object_storage = match sv.sub("durableObjectStorage").and_then(StructVal::member) {
+            Some(("inMemory", _)) => DurableObjectStorage::InMemory,
+            Some(("localDisk", d)) => DurableObjectStorage::LocalDisk(d.text().unwrap_or_default().to_owned()),
+            _ => DurableObjectStorage::None,
+        };
         let date = sv.get("compatibilityDate");
         Ok(Worker {
             source,
@@ -813,26 +647,19 @@ impl Build<'_> {
             bindings: self.structs(sv.list("bindings"), |b, pos| self.binding(b, pos))?,
             global_outbound: sv.get("globalOutbound").map(|d| self.designator(d)),
             cache_api_outbound: sv.get("cacheApiOutbound").map(|d| self.designator(d)),
-            durable_object_namespaces: self.structs(
-                sv.list("durableObjectNamespaces"),
-                |d, _| {
-                    Ok(DurableObjectNamespace {
-                        class_name: d.text_or_empty("className"),
-                        unique_key: d.text("uniqueKey"),
-                        ephemeral_local: d.union == Some("ephemeralLocal"),
-                        prevent_eviction: d.flag("preventEviction"),
-                        enable_sql: d.flag("enableSql"),
-                    })
-                },
-            )?,
+            durable_object_namespaces: self.structs(sv.list("durableObjectNamespaces"), |d, _| {
+                Ok(DurableObjectNamespace {
+                    class_name: d.text_or_empty("className"),
+                    unique_key: d.text("uniqueKey"),
+                    ephemeral_local: d.union == Some("ephemeralLocal"),
+                    prevent_eviction: d.flag("preventEviction"),
+                    enable_sql: d.flag("enableSql"),
+                })
+            })?,
             durable_object_unique_key_modifier: sv.text("durableObjectUniqueKeyModifier"),
             durable_object_storage,
             module_fallback: sv.text("moduleFallback"),
-            tails: sv
-                .list("tails")
-                .iter()
-                .map(|d| self.designator(d))
-                .collect(),
+            tails: sv.list("tails").iter().map(|d| self.designator(d)).collect(),
             span: self.span(v.pos),
         })
     }
@@ -849,9 +676,7 @@ impl Build<'_> {
             Some(("wasm", v)) => ModuleContent::Wasm(bytes(v)),
             Some(("json", v)) => ModuleContent::Json(text(v)),
             Some(("pythonModule", v)) => ModuleContent::PythonModule(text(v)),
-            Some((other, v)) => {
-                return Err(self.invalid(v.pos, format!("module type '{other}' is obsolete")))
-            }
+            Some((other, v)) => return Err(self.invalid(v.pos, format!("module type '{other}' is obsolete"))),
             None => {
                 let msg = format!(
                     "module '{name}' has no content; set one of: esModule, commonJsModule, text, data, wasm, json, \
@@ -860,12 +685,7 @@ impl Build<'_> {
                 return Err(self.invalid(pos, msg));
             }
         };
-        Ok(Module {
-            name,
-            content,
-            named_exports: sv.texts("namedExports"),
-            span: self.span(pos),
-        })
+        Ok(Module { name, content, named_exports: sv.texts("namedExports"), span: self.span(pos) })
     }
 
     fn binding(&self, sv: &StructVal, pos: Pos) -> Result<Binding, Error> {
@@ -873,9 +693,9 @@ impl Build<'_> {
         let text = |v: &Val| v.text().unwrap_or_default().to_owned();
         let bytes = |v: &Val| v.bytes().unwrap_or_default().to_vec();
         let kind = match sv.member() {
-            Some(("parameter", v)) => BindingKind::Parameter {
-                optional: v.strukt().is_some_and(|p| p.flag("optional")),
-            },
+            Some(("parameter", v)) => {
+                BindingKind::Parameter { optional: v.strukt().is_some_and(|p| p.flag("optional")) }
+            }
             Some(("text", v)) => BindingKind::Text(text(v)),
             Some(("data", v)) => BindingKind::Data(bytes(v)),
             Some(("json", v)) => BindingKind::Json(text(v)),
@@ -888,18 +708,14 @@ impl Build<'_> {
             Some(("queue", v)) => BindingKind::Queue(self.designator(v)),
             Some(("analyticsEngine", v)) => BindingKind::AnalyticsEngine(self.designator(v)),
             Some(("durableObjectNamespace", v)) => BindingKind::DurableObjectNamespace {
-                class_name: v
-                    .strukt()
-                    .map(|d| d.text_or_empty("className"))
-                    .unwrap_or_default(),
+                class_name: v.strukt().map(|d| d.text_or_empty("className")).unwrap_or_default(),
                 service_name: v.strukt().and_then(|d| d.text("serviceName")),
             },
             Some(("hyperdrive", v)) => {
                 let g = v.strukt();
                 let field = |n: &str| g.map(|g| g.text_or_empty(n)).unwrap_or_default();
                 BindingKind::Hyperdrive {
-                    designator: self
-                        .designator_or_empty(g.and_then(|g| g.get("designator")), v.pos),
+                    designator: self.designator_or_empty(g.and_then(|g| g.get("designator")), v.pos),
                     database: field("database"),
                     user: field("user"),
                     password: field("password"),
@@ -907,34 +723,21 @@ impl Build<'_> {
                 }
             }
             Some(("unsafeEval", _)) => BindingKind::UnsafeEval,
-            Some(("memoryCache", v)) => BindingKind::MemoryCache {
-                id: v
-                    .strukt()
-                    .map(|m| m.text_or_empty("id"))
-                    .unwrap_or_default(),
-            },
+            Some(("memoryCache", v)) => {
+                BindingKind::MemoryCache { id: v.strukt().map(|m| m.text_or_empty("id")).unwrap_or_default() }
+            }
             Some(("unspecified", _)) | None => {
-                let msg = format!(
-                    "binding '{name}' has no value; set one of: {}",
-                    sv.schema.union_members().join(", ")
-                );
+                let msg =
+                    format!("binding '{name}' has no value; set one of: {}", sv.schema.union_members().join(", "));
                 return Err(self.invalid(pos, msg));
             }
             Some((other, _)) => BindingKind::Unsupported(other.to_owned()),
         };
-        Ok(Binding {
-            name,
-            kind,
-            span: self.span(pos),
-        })
+        Ok(Binding { name, kind, span: self.span(pos) })
     }
 
     fn crypto_key(&self, v: &Val) -> Result<CryptoKey, Error> {
-        let empty = StructVal {
-            schema: &schema::CRYPTO_KEY,
-            fields: Vec::new(),
-            union: None,
-        };
+        let empty = StructVal { schema: &schema::CRYPTO_KEY, fields: Vec::new(), union: None };
         let sv = v.strukt().unwrap_or(&empty);
         let text = |v: &Val| v.text().unwrap_or_default().to_owned();
         let format = match sv.member() {
@@ -945,9 +748,7 @@ impl Build<'_> {
             Some(("spki", k)) => CryptoKeyFormat::Spki(text(k)),
             Some(("jwk", k)) => CryptoKeyFormat::Jwk(text(k)),
             _ => {
-                let msg =
-                    "cryptoKey has no key material; set one of: raw, hex, base64, pkcs8, spki, jwk"
-                        .to_owned();
+                let msg = "cryptoKey has no key material; set one of: raw, hex, base64, pkcs8, spki, jwk".to_owned();
                 return Err(self.invalid(v.pos, msg));
             }
         };
@@ -955,10 +756,7 @@ impl Build<'_> {
             Some(("name", n)) => json_string(n.text().unwrap_or_default()),
             Some((_, j)) => text(j),
             None => {
-                return Err(self.invalid(
-                    v.pos,
-                    "cryptoKey has no algorithm; set algorithm = (name = \"...\")".into(),
-                ))
+                return Err(self.invalid(v.pos, "cryptoKey has no algorithm; set algorithm = (name = \"...\")".into()))
             }
         };
         Ok(CryptoKey {
@@ -999,18 +797,11 @@ impl Build<'_> {
             sv.list(name)
                 .iter()
                 .filter_map(Val::strukt)
-                .map(|h| Header {
-                    name: h.text_or_empty("name"),
-                    value: h.text("value"),
-                })
+                .map(|h| Header { name: h.text_or_empty("name"), value: h.text("value") })
                 .collect()
         };
         HttpOptions {
-            style: if sv.enum_value("style") == Some("proxy") {
-                HttpStyle::Proxy
-            } else {
-                HttpStyle::Host
-            },
+            style: if sv.enum_value("style") == Some("proxy") { HttpStyle::Proxy } else { HttpStyle::Host },
             forwarded_proto_header: sv.text("forwardedProtoHeader"),
             cf_blob_header: sv.text("cfBlobHeader"),
             inject_request_headers: headers("injectRequestHeaders"),
@@ -1048,11 +839,7 @@ impl Build<'_> {
             return Network::default();
         };
         Network {
-            allow: if sv.get("allow").is_some() {
-                sv.texts("allow")
-            } else {
-                vec!["public".to_owned()]
-            },
+            allow: if sv.get("allow").is_some() { sv.texts("allow") } else { vec!["public".to_owned()] },
             deny: sv.texts("deny"),
             tls: sv.sub("tlsOptions").map(|t| self.tls_options(Some(t))),
         }
@@ -1060,10 +847,7 @@ impl Build<'_> {
 
     fn external(&self, sv: Option<&StructVal>) -> External {
         let Some(sv) = sv else {
-            return External {
-                address: None,
-                protocol: ExternalProtocol::Http(HttpOptions::default()),
-            };
+            return External { address: None, protocol: ExternalProtocol::Http(HttpOptions::default()) };
         };
         let protocol = match sv.member() {
             Some(("https", v)) => {
@@ -1077,28 +861,19 @@ impl Build<'_> {
             Some(("tcp", v)) => {
                 let g = v.strukt();
                 ExternalProtocol::Tcp {
-                    tls: g
-                        .and_then(|g| g.sub("tlsOptions"))
-                        .map(|t| self.tls_options(Some(t))),
+                    tls: g.and_then(|g| g.sub("tlsOptions")).map(|t| self.tls_options(Some(t))),
                     certificate_host: g.and_then(|g| g.text("certificateHost")),
                 }
             }
             Some((_, v)) => ExternalProtocol::Http(self.http_options(v.strukt())),
             None => ExternalProtocol::Http(HttpOptions::default()),
         };
-        External {
-            address: sv.text("address"),
-            protocol,
-        }
+        External { address: sv.text("address"), protocol }
     }
 
     fn disk(&self, sv: Option<&StructVal>) -> Disk {
         let Some(sv) = sv else { return Disk::default() };
-        Disk {
-            path: sv.text("path"),
-            writable: sv.flag("writable"),
-            allow_dotfiles: sv.flag("allowDotfiles"),
-        }
+        Disk { path: sv.text("path"), writable: sv.flag("writable"), allow_dotfiles: sv.flag("allowDotfiles") }
     }
 }
 

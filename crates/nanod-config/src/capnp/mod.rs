@@ -23,15 +23,10 @@ pub(crate) use lower::json_string;
 /// Parses Cap'n Proto text and lowers the constant named `const_name` (or the only `Config`
 /// constant) to the model.
 pub fn parse(path: &Path, source: &str, const_name: Option<&str>) -> Result<Config, Error> {
-    let at = |pos: lexer::Pos| Span {
-        file: path.to_path_buf(),
-        line: pos.line,
-        col: pos.col,
-    };
-    let tokens =
-        lexer::lex(source).map_err(|e| Error::at(ErrorKind::Syntax, at(e.pos), e.message))?;
-    let file = parser::parse(&tokens, end_of(source))
-        .map_err(|e| Error::at(ErrorKind::Syntax, at(e.pos), e.message))?;
+    let at = |pos: lexer::Pos| Span { file: path.to_path_buf(), line: pos.line, col: pos.col };
+    let tokens = lexer::lex(source).map_err(|e| Error::at(ErrorKind::Syntax, at(e.pos), e.message))?;
+    let file =
+        parser::parse(&tokens, end_of(source)).map_err(|e| Error::at(ErrorKind::Syntax, at(e.pos), e.message))?;
     lower::lower(path, &file, const_name)
 }
 

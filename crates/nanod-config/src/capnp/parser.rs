@@ -29,15 +29,8 @@ pub struct File {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     FileId,
-    Import {
-        alias: String,
-        path: String,
-        pos: Pos,
-    },
-    TypeAlias {
-        alias: String,
-        ty: TypeExpr,
-    },
+    Import { alias: String, path: String, pos: Pos },
+    TypeAlias { alias: String, ty: TypeExpr },
     Const(Const),
 }
 
@@ -107,12 +100,7 @@ pub struct ParseError {
 /// Parses a token stream. `end` is the position just past the last character, for
 /// "unexpected end of file" messages.
 pub fn parse(tokens: &[Token], end: Pos) -> Result<File, ParseError> {
-    let mut p = Parser {
-        tokens,
-        i: 0,
-        end,
-        depth: 0,
-    };
+    let mut p = Parser { tokens, i: 0, end, depth: 0 };
     let mut items = Vec::new();
     while p.peek().is_some() {
         items.push(p.item()?);
@@ -154,10 +142,7 @@ impl Parser<'_> {
     }
 
     fn err<T>(&self, expected: &str) -> Result<T, ParseError> {
-        Err(ParseError {
-            pos: self.pos(),
-            message: format!("expected {expected}, found {}", self.found()),
-        })
+        Err(ParseError { pos: self.pos(), message: format!("expected {expected}, found {}", self.found()) })
     }
 
     fn is_punct(&self, c: char) -> bool {
@@ -180,10 +165,7 @@ impl Parser<'_> {
 
     fn ident(&mut self, expected: &str) -> Result<(String, Pos), ParseError> {
         match self.peek() {
-            Some(Token {
-                tok: Tok::Ident(s),
-                pos,
-            }) => {
+            Some(Token { tok: Tok::Ident(s), pos }) => {
                 let out = (s.clone(), *pos);
                 self.bump();
                 Ok(out)
@@ -223,10 +205,7 @@ impl Parser<'_> {
                 let path = self.string("an import path string")?;
                 Item::Import { alias, path, pos }
             } else {
-                Item::TypeAlias {
-                    alias,
-                    ty: self.type_expr()?,
-                }
+                Item::TypeAlias { alias, ty: self.type_expr()? }
             };
             self.expect_punct(';', "';' after 'using'")?;
             return Ok(item);
@@ -239,12 +218,7 @@ impl Parser<'_> {
             self.expect_punct('=', "'=' after the constant's type")?;
             let value = self.value()?;
             self.expect_punct(';', "';' after the constant's value")?;
-            return Ok(Item::Const(Const {
-                name,
-                pos,
-                ty,
-                value,
-            }));
+            return Ok(Item::Const(Const { name, pos, ty, value }));
         }
         self.err("'const', 'using' or a file id")
     }
@@ -277,10 +251,7 @@ impl Parser<'_> {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError {
-                pos: self.pos(),
-                message: format!("nesting deeper than {MAX_DEPTH} levels"),
-            });
+            return Err(ParseError { pos: self.pos(), message: format!("nesting deeper than {MAX_DEPTH} levels") });
         }
         Ok(())
     }
@@ -346,16 +317,10 @@ impl Parser<'_> {
                 self.bump();
                 ExprKind::Embed(self.string("a file name string after 'embed'")?)
             }
-            Tok::Ident(_) => ExprKind::Name {
-                path: self.dotted()?,
-                leading_dot: false,
-            },
+            Tok::Ident(_) => ExprKind::Name { path: self.dotted()?, leading_dot: false },
             Tok::Punct('.') => {
                 self.bump();
-                ExprKind::Name {
-                    path: self.dotted()?,
-                    leading_dot: true,
-                }
+                ExprKind::Name { path: self.dotted()?, leading_dot: true }
             }
             Tok::Punct('(') => {
                 self.bump();
@@ -420,12 +385,7 @@ mod tests {
             Err(e) => panic!("lex error {e:?}"),
         };
         let actual = match parse(&tokens, Pos { line: 99, col: 1 }) {
-            Ok(file) => file
-                .items
-                .iter()
-                .map(render_item)
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Ok(file) => file.items.iter().map(render_item).collect::<Vec<_>>().join("\n"),
             Err(e) => format!("error {}:{} {}", e.pos.line, e.pos.col, e.message),
         };
         assert_eq!(actual, expected.trim(), "input: {src:?}");
@@ -450,16 +410,10 @@ mod tests {
                 format!("{}{}", if *leading_dot { "." } else { "" }, path.join("."))
             }
             ExprKind::Struct(fields) => {
-                let f: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("{}={}", f.name, render(&f.value)))
-                    .collect();
+                let f: Vec<String> = fields.iter().map(|f| format!("{}={}", f.name, render(&f.value))).collect();
                 format!("({})", f.join(", "))
             }
-            ExprKind::List(items) => format!(
-                "[{}]",
-                items.iter().map(render).collect::<Vec<_>>().join(", ")
-            ),
+            ExprKind::List(items) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(", ")),
             ExprKind::Embed(p) => format!("embed {p:?}"),
         }
     }
@@ -470,10 +424,7 @@ mod tests {
             r#"@0xabcdefabcdef; using Workerd = import "/workerd/workerd.capnp"; using C = Workerd.Config;"#,
             "fileid\nimport Workerd /workerd/workerd.capnp\nalias C Workerd.Config",
         );
-        check(
-            "const l :List(Workerd.Service) = [];",
-            "const l :List(Workerd.Service) = []",
-        );
+        check("const l :List(Workerd.Service) = [];", "const l :List(Workerd.Service) = []");
     }
 
     #[test]
@@ -487,47 +438,17 @@ mod tests {
 
     #[test]
     fn errors() {
-        check(
-            "const c :T = (a = 1 b = 2);",
-            "error 1:21 expected ',' or ')' after a field, found 'b'",
-        );
-        check(
-            "const c :T = (a 1);",
-            "error 1:17 expected '=' after field name 'a', found '1'",
-        );
-        check(
-            "const c :T = [1 2];",
-            "error 1:17 expected ',' or ']' in a list, found '2'",
-        );
-        check(
-            "const c :T = (a = 1)",
-            "error 99:1 expected ';' after the constant's value, found end of file",
-        );
-        check(
-            "struct Foo {}",
-            "error 1:1 expected 'const', 'using' or a file id, found 'struct'",
-        );
-        check(
-            "const c = 1;",
-            "error 1:9 expected ':' and a type after the constant name, found '='",
-        );
-        check(
-            "const c :T = -x;",
-            "error 1:15 expected a number after '-', found 'x'",
-        );
-        check(
-            "const c :T = embed x;",
-            "error 1:20 expected a file name string after 'embed', found 'x'",
-        );
+        check("const c :T = (a = 1 b = 2);", "error 1:21 expected ',' or ')' after a field, found 'b'");
+        check("const c :T = (a 1);", "error 1:17 expected '=' after field name 'a', found '1'");
+        check("const c :T = [1 2];", "error 1:17 expected ',' or ']' in a list, found '2'");
+        check("const c :T = (a = 1)", "error 99:1 expected ';' after the constant's value, found end of file");
+        check("struct Foo {}", "error 1:1 expected 'const', 'using' or a file id, found 'struct'");
+        check("const c = 1;", "error 1:9 expected ':' and a type after the constant name, found '='");
+        check("const c :T = -x;", "error 1:15 expected a number after '-', found 'x'");
+        check("const c :T = embed x;", "error 1:20 expected a file name string after 'embed', found 'x'");
         check("const c :T = ;", "error 1:14 expected a value, found ';'");
-        check(
-            "@;",
-            "error 1:2 expected a file id like '@0xabcdef0123456789', found ';'",
-        );
-        check(
-            r#"using W = import x;"#,
-            "error 1:18 expected an import path string, found 'x'",
-        );
+        check("@;", "error 1:2 expected a file id like '@0xabcdef0123456789', found ';'");
+        check(r#"using W = import x;"#, "error 1:18 expected an import path string, found 'x'");
     }
 
     #[test]

@@ -97,61 +97,21 @@ pub struct EnumSchema {
 }
 
 const fn f(name: &'static str, ty: Ty) -> Field {
-    Field {
-        name,
-        ty,
-        union: false,
-    }
+    Field { name, ty, union: false }
 }
 
 const fn u(name: &'static str, ty: Ty) -> Field {
-    Field {
-        name,
-        ty,
-        union: true,
-    }
+    Field { name, ty, union: true }
 }
 
-pub const UINT8: IntTy = IntTy {
-    name: "UInt8",
-    min: 0,
-    max: u8::MAX as i128,
-};
-pub const UINT16: IntTy = IntTy {
-    name: "UInt16",
-    min: 0,
-    max: u16::MAX as i128,
-};
-pub const UINT32: IntTy = IntTy {
-    name: "UInt32",
-    min: 0,
-    max: u32::MAX as i128,
-};
-pub const UINT64: IntTy = IntTy {
-    name: "UInt64",
-    min: 0,
-    max: u64::MAX as i128,
-};
-pub const INT8: IntTy = IntTy {
-    name: "Int8",
-    min: i8::MIN as i128,
-    max: i8::MAX as i128,
-};
-pub const INT16: IntTy = IntTy {
-    name: "Int16",
-    min: i16::MIN as i128,
-    max: i16::MAX as i128,
-};
-pub const INT32: IntTy = IntTy {
-    name: "Int32",
-    min: i32::MIN as i128,
-    max: i32::MAX as i128,
-};
-pub const INT64: IntTy = IntTy {
-    name: "Int64",
-    min: i64::MIN as i128,
-    max: i64::MAX as i128,
-};
+pub const UINT8: IntTy = IntTy { name: "UInt8", min: 0, max: u8::MAX as i128 };
+pub const UINT16: IntTy = IntTy { name: "UInt16", min: 0, max: u16::MAX as i128 };
+pub const UINT32: IntTy = IntTy { name: "UInt32", min: 0, max: u32::MAX as i128 };
+pub const UINT64: IntTy = IntTy { name: "UInt64", min: 0, max: u64::MAX as i128 };
+pub const INT8: IntTy = IntTy { name: "Int8", min: i8::MIN as i128, max: i8::MAX as i128 };
+pub const INT16: IntTy = IntTy { name: "Int16", min: i16::MIN as i128, max: i16::MAX as i128 };
+pub const INT32: IntTy = IntTy { name: "Int32", min: i32::MIN as i128, max: i32::MAX as i128 };
+pub const INT64: IntTy = IntTy { name: "Int64", min: i64::MIN as i128, max: i64::MAX as i128 };
 
 static TEXT: Ty = Ty::Text;
 static LIST_SERVICE: Ty = Ty::Struct(&SERVICE);
@@ -183,11 +143,7 @@ pub static CONFIG: StructSchema = StructSchema {
 
 pub static LOGGING_OPTIONS: StructSchema = StructSchema {
     name: "LoggingOptions",
-    fields: &[
-        f("structuredLogging", Ty::Bool),
-        f("stdoutPrefix", Ty::Text),
-        f("stderrPrefix", Ty::Text),
-    ],
+    fields: &[f("structuredLogging", Ty::Bool), f("stdoutPrefix", Ty::Text), f("stderrPrefix", Ty::Text)],
 };
 
 pub static SOCKET: StructSchema = StructSchema {
@@ -205,23 +161,15 @@ pub static SOCKET: StructSchema = StructSchema {
 
 static SOCKET_HTTPS: StructSchema = StructSchema {
     name: "Socket.https",
-    fields: &[
-        f("options", Ty::Struct(&HTTP_OPTIONS)),
-        f("tlsOptions", Ty::Struct(&TLS_OPTIONS)),
-    ],
+    fields: &[f("options", Ty::Struct(&HTTP_OPTIONS)), f("tlsOptions", Ty::Struct(&TLS_OPTIONS))],
 };
 
-static SOCKET_TCP: StructSchema = StructSchema {
-    name: "Socket.tcp",
-    fields: &[f("tlsOptions", Ty::Struct(&TLS_OPTIONS))],
-};
+static SOCKET_TCP: StructSchema =
+    StructSchema { name: "Socket.tcp", fields: &[f("tlsOptions", Ty::Struct(&TLS_OPTIONS))] };
 
 static SOCKET_UDP: StructSchema = StructSchema {
     name: "Socket.udp",
-    fields: &[
-        f("idleTimeoutMs", Ty::Int(UINT32)),
-        f("maxPendingBytes", Ty::Int(UINT32)),
-    ],
+    fields: &[f("idleTimeoutMs", Ty::Int(UINT32)), f("maxPendingBytes", Ty::Int(UINT32))],
 };
 
 pub static SERVICE: StructSchema = StructSchema {
@@ -238,33 +186,20 @@ pub static SERVICE: StructSchema = StructSchema {
 
 pub static SERVICE_DESIGNATOR: StructSchema = StructSchema {
     name: "ServiceDesignator",
-    fields: &[
-        f("name", Ty::Text),
-        f("entrypoint", Ty::Text),
-        f("props", Ty::Struct(&DESIGNATOR_PROPS)),
-    ],
+    fields: &[f("name", Ty::Text), f("entrypoint", Ty::Text), f("props", Ty::Struct(&DESIGNATOR_PROPS))],
 };
 
-static DESIGNATOR_PROPS: StructSchema = StructSchema {
-    name: "ServiceDesignator.props",
-    fields: &[u("empty", Ty::Void), u("json", Ty::Text)],
-};
+static DESIGNATOR_PROPS: StructSchema =
+    StructSchema { name: "ServiceDesignator.props", fields: &[u("empty", Ty::Void), u("json", Ty::Text)] };
 
 pub static WORKFLOWS_ENGINE: StructSchema = StructSchema {
     name: "WorkflowsEngine",
-    fields: &[
-        f("actorClass", Ty::Struct(&SERVICE_DESIGNATOR)),
-        f("workflows", Ty::List(&LIST_WORKFLOW)),
-    ],
+    fields: &[f("actorClass", Ty::Struct(&SERVICE_DESIGNATOR)), f("workflows", Ty::List(&LIST_WORKFLOW))],
 };
 
 static WORKFLOW: StructSchema = StructSchema {
     name: "WorkflowsEngine.Workflow",
-    fields: &[
-        f("className", Ty::Text),
-        f("name", Ty::Text),
-        f("bindingService", Ty::Struct(&SERVICE_DESIGNATOR)),
-    ],
+    fields: &[f("className", Ty::Text), f("name", Ty::Text), f("bindingService", Ty::Struct(&SERVICE_DESIGNATOR))],
 };
 
 pub static WORKER: StructSchema = StructSchema {
@@ -293,27 +228,17 @@ pub static WORKER: StructSchema = StructSchema {
 
 static DO_STORAGE: StructSchema = StructSchema {
     name: "Worker.durableObjectStorage",
-    fields: &[
-        u("none", Ty::Void),
-        u("inMemory", Ty::Void),
-        u("localDisk", Ty::Text),
-    ],
+    fields: &[u("none", Ty::Void), u("inMemory", Ty::Void), u("localDisk", Ty::Text)],
 };
 
 static CONTAINER_ENGINE: StructSchema = StructSchema {
     name: "Worker.containerEngine",
-    fields: &[
-        u("none", Ty::Void),
-        u("localDocker", Ty::Struct(&DOCKER_CONFIGURATION)),
-    ],
+    fields: &[u("none", Ty::Void), u("localDocker", Ty::Struct(&DOCKER_CONFIGURATION))],
 };
 
 pub static DOCKER_CONFIGURATION: StructSchema = StructSchema {
     name: "Worker.DockerConfiguration",
-    fields: &[
-        f("socketPath", Ty::Text),
-        f("containerEgressInterceptorImage", Ty::Text),
-    ],
+    fields: &[f("socketPath", Ty::Text), f("containerEgressInterceptorImage", Ty::Text)],
 };
 
 pub static MODULE: StructSchema = StructSchema {
@@ -346,10 +271,7 @@ pub static BINDING: StructSchema = StructSchema {
         u("cryptoKey", Ty::Struct(&CRYPTO_KEY)),
         u("service", Ty::Struct(&SERVICE_DESIGNATOR)),
         u("durableObjectClass", Ty::Struct(&SERVICE_DESIGNATOR)),
-        u(
-            "durableObjectNamespace",
-            Ty::Struct(&DO_NAMESPACE_DESIGNATOR),
-        ),
+        u("durableObjectNamespace", Ty::Struct(&DO_NAMESPACE_DESIGNATOR)),
         u("kvNamespace", Ty::Struct(&SERVICE_DESIGNATOR)),
         u("r2Bucket", Ty::Struct(&SERVICE_DESIGNATOR)),
         u("obsolete0", Ty::Struct(&SERVICE_DESIGNATOR)),
@@ -367,10 +289,7 @@ pub static BINDING: StructSchema = StructSchema {
 
 static BINDING_PARAMETER: StructSchema = StructSchema {
     name: "Worker.Binding.parameter",
-    fields: &[
-        f("type", Ty::Struct(&BINDING_TYPE)),
-        f("optional", Ty::Bool),
-    ],
+    fields: &[f("type", Ty::Struct(&BINDING_TYPE)), f("optional", Ty::Bool)],
 };
 
 static BINDING_HYPERDRIVE: StructSchema = StructSchema {
@@ -386,16 +305,11 @@ static BINDING_HYPERDRIVE: StructSchema = StructSchema {
 
 static BINDING_MEMORY_CACHE: StructSchema = StructSchema {
     name: "Worker.Binding.memoryCache",
-    fields: &[
-        f("id", Ty::Text),
-        f("limits", Ty::Struct(&MEMORY_CACHE_LIMITS)),
-    ],
+    fields: &[f("id", Ty::Text), f("limits", Ty::Struct(&MEMORY_CACHE_LIMITS))],
 };
 
-static BINDING_WORKER_LOADER: StructSchema = StructSchema {
-    name: "Worker.Binding.workerLoader",
-    fields: &[f("id", Ty::Text)],
-};
+static BINDING_WORKER_LOADER: StructSchema =
+    StructSchema { name: "Worker.Binding.workerLoader", fields: &[f("id", Ty::Text)] };
 
 pub static BINDING_TYPE: StructSchema = StructSchema {
     name: "Worker.Binding.Type",
@@ -439,23 +353,12 @@ pub static CRYPTO_KEY: StructSchema = StructSchema {
     ],
 };
 
-static CRYPTO_KEY_ALGORITHM: StructSchema = StructSchema {
-    name: "Worker.Binding.CryptoKey.algorithm",
-    fields: &[u("name", Ty::Text), u("json", Ty::Text)],
-};
+static CRYPTO_KEY_ALGORITHM: StructSchema =
+    StructSchema { name: "Worker.Binding.CryptoKey.algorithm", fields: &[u("name", Ty::Text), u("json", Ty::Text)] };
 
 pub static USAGE: EnumSchema = EnumSchema {
     name: "Worker.Binding.CryptoKey.Usage",
-    values: &[
-        "encrypt",
-        "decrypt",
-        "sign",
-        "verify",
-        "deriveKey",
-        "deriveBits",
-        "wrapKey",
-        "unwrapKey",
-    ],
+    values: &["encrypt", "decrypt", "sign", "verify", "deriveKey", "deriveBits", "wrapKey", "unwrapKey"],
 };
 
 pub static MEMORY_CACHE_LIMITS: StructSchema = StructSchema {
@@ -469,11 +372,7 @@ pub static MEMORY_CACHE_LIMITS: StructSchema = StructSchema {
 
 pub static WRAPPED_BINDING: StructSchema = StructSchema {
     name: "Worker.Binding.WrappedBinding",
-    fields: &[
-        f("moduleName", Ty::Text),
-        f("entrypoint", Ty::Text),
-        f("innerBindings", Ty::List(&LIST_BINDING)),
-    ],
+    fields: &[f("moduleName", Ty::Text), f("entrypoint", Ty::Text), f("innerBindings", Ty::List(&LIST_BINDING))],
 };
 
 pub static DURABLE_OBJECT_NAMESPACE: StructSchema = StructSchema {
@@ -513,11 +412,7 @@ static CONTAINER_PRIVILEGES: StructSchema = StructSchema {
 
 static DEVICE: StructSchema = StructSchema {
     name: "Worker.DurableObjectNamespace.ContainerOptions.ContainerPrivileges.Device",
-    fields: &[
-        f("pathOnHost", Ty::Text),
-        f("pathInContainer", Ty::Text),
-        f("cgroupPermissions", Ty::Text),
-    ],
+    fields: &[f("pathOnHost", Ty::Text), f("pathInContainer", Ty::Text), f("cgroupPermissions", Ty::Text)],
 };
 
 pub static EXTERNAL_SERVER: StructSchema = StructSchema {
@@ -541,28 +436,17 @@ static EXTERNAL_HTTPS: StructSchema = StructSchema {
 
 static EXTERNAL_TCP: StructSchema = StructSchema {
     name: "ExternalServer.tcp",
-    fields: &[
-        f("tlsOptions", Ty::Struct(&TLS_OPTIONS)),
-        f("certificateHost", Ty::Text),
-    ],
+    fields: &[f("tlsOptions", Ty::Struct(&TLS_OPTIONS)), f("certificateHost", Ty::Text)],
 };
 
 pub static NETWORK: StructSchema = StructSchema {
     name: "Network",
-    fields: &[
-        f("allow", Ty::List(&TEXT)),
-        f("deny", Ty::List(&TEXT)),
-        f("tlsOptions", Ty::Struct(&TLS_OPTIONS)),
-    ],
+    fields: &[f("allow", Ty::List(&TEXT)), f("deny", Ty::List(&TEXT)), f("tlsOptions", Ty::Struct(&TLS_OPTIONS))],
 };
 
 pub static DISK_DIRECTORY: StructSchema = StructSchema {
     name: "DiskDirectory",
-    fields: &[
-        f("path", Ty::Text),
-        f("writable", Ty::Bool),
-        f("allowDotfiles", Ty::Bool),
-    ],
+    fields: &[f("path", Ty::Text), f("writable", Ty::Bool), f("allowDotfiles", Ty::Bool)],
 };
 
 pub static HTTP_OPTIONS: StructSchema = StructSchema {
@@ -577,15 +461,10 @@ pub static HTTP_OPTIONS: StructSchema = StructSchema {
     ],
 };
 
-pub static HTTP_STYLE: EnumSchema = EnumSchema {
-    name: "HttpOptions.Style",
-    values: &["host", "proxy"],
-};
+pub static HTTP_STYLE: EnumSchema = EnumSchema { name: "HttpOptions.Style", values: &["host", "proxy"] };
 
-pub static HEADER: StructSchema = StructSchema {
-    name: "HttpOptions.Header",
-    fields: &[f("name", Ty::Text), f("value", Ty::Text)],
-};
+pub static HEADER: StructSchema =
+    StructSchema { name: "HttpOptions.Header", fields: &[f("name", Ty::Text), f("value", Ty::Text)] };
 
 pub static TLS_OPTIONS: StructSchema = StructSchema {
     name: "TlsOptions",
@@ -599,35 +478,20 @@ pub static TLS_OPTIONS: StructSchema = StructSchema {
     ],
 };
 
-pub static KEYPAIR: StructSchema = StructSchema {
-    name: "TlsOptions.Keypair",
-    fields: &[f("privateKey", Ty::Text), f("certificateChain", Ty::Text)],
-};
+pub static KEYPAIR: StructSchema =
+    StructSchema { name: "TlsOptions.Keypair", fields: &[f("privateKey", Ty::Text), f("certificateChain", Ty::Text)] };
 
 pub static TLS_VERSION: EnumSchema = EnumSchema {
     name: "TlsOptions.Version",
-    values: &[
-        "goodDefault",
-        "ssl3",
-        "tls1Dot0",
-        "tls1Dot1",
-        "tls1Dot2",
-        "tls1Dot3",
-    ],
+    values: &["goodDefault", "ssl3", "tls1Dot0", "tls1Dot1", "tls1Dot2", "tls1Dot3"],
 };
 
-pub static EXTENSION: StructSchema = StructSchema {
-    name: "Extension",
-    fields: &[f("modules", Ty::List(&LIST_EXTENSION_MODULE))],
-};
+pub static EXTENSION: StructSchema =
+    StructSchema { name: "Extension", fields: &[f("modules", Ty::List(&LIST_EXTENSION_MODULE))] };
 
 pub static EXTENSION_MODULE: StructSchema = StructSchema {
     name: "Extension.Module",
-    fields: &[
-        f("name", Ty::Text),
-        f("internal", Ty::Bool),
-        f("esModule", Ty::Text),
-    ],
+    fields: &[f("name", Ty::Text), f("internal", Ty::Bool), f("esModule", Ty::Text)],
 };
 
 /// Structs a constant may be declared as, by qualified name.
@@ -685,30 +549,17 @@ pub fn lookup(name: &str) -> Option<Ty> {
         _ => None,
     };
     builtin
-        .or_else(|| {
-            NAMED_STRUCTS
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| Ty::Struct(s))
-        })
-        .or_else(|| {
-            NAMED_ENUMS
-                .iter()
-                .find(|e| e.name == name)
-                .map(|e| Ty::Enum(e))
-        })
+        .or_else(|| NAMED_STRUCTS.iter().find(|s| s.name == name).map(|s| Ty::Struct(s)))
+        .or_else(|| NAMED_ENUMS.iter().find(|e| e.name == name).map(|e| Ty::Enum(e)))
 }
 
 /// Every type name [`lookup`] knows, for suggestions.
 pub fn type_names() -> impl Iterator<Item = &'static str> {
     let builtins = [
-        "Void", "Bool", "Text", "Data", "Float32", "Float64", "Int8", "Int16", "Int32", "Int64",
-        "UInt8", "UInt16", "UInt32", "UInt64",
+        "Void", "Bool", "Text", "Data", "Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
+        "UInt32", "UInt64",
     ];
-    builtins
-        .into_iter()
-        .chain(NAMED_STRUCTS.iter().map(|s| s.name))
-        .chain(NAMED_ENUMS.iter().map(|e| e.name))
+    builtins.into_iter().chain(NAMED_STRUCTS.iter().map(|s| s.name)).chain(NAMED_ENUMS.iter().map(|e| e.name))
 }
 
 #[cfg(test)]
@@ -741,9 +592,6 @@ mod tests {
         assert_eq!(Ty::List(&LIST_SERVICE).name(), "List(Service)");
         assert!(Ty::List(&LIST_SERVICE).same(Ty::List(&LIST_SERVICE)));
         assert!(!Ty::Struct(&WORKER).same(Ty::Struct(&SERVICE)));
-        assert_eq!(
-            WORKER.union_members(),
-            vec!["modules", "serviceWorkerScript", "inherit"]
-        );
+        assert_eq!(WORKER.union_members(), vec!["modules", "serviceWorkerScript", "inherit"]);
     }
 }

@@ -47,18 +47,11 @@ fn worker(worker_fields: &str) -> Worker {
 }
 
 fn bindings(bindings: &str) -> Vec<BindingKind> {
-    worker(&format!("bindings = [{bindings}]"))
-        .bindings
-        .into_iter()
-        .map(|b| b.kind)
-        .collect()
+    worker(&format!("bindings = [{bindings}]")).bindings.into_iter().map(|b| b.kind).collect()
 }
 
 fn designator(name: &str) -> ServiceDesignator {
-    ServiceDesignator {
-        name: name.to_owned(),
-        ..ServiceDesignator::default()
-    }
+    ServiceDesignator { name: name.to_owned(), ..ServiceDesignator::default() }
 }
 
 #[test]
@@ -77,40 +70,19 @@ const helloWorld :Workerd.Worker = (
   compatibilityDate = "2023-02-28",
 );
 "#);
-    let Some(service) = config.services.first() else {
-        panic!("no service")
-    };
+    let Some(service) = config.services.first() else { panic!("no service") };
     assert_eq!(service.name, "main");
     assert_eq!((service.span.line, service.span.col), (4, 16));
-    let ServiceKind::Worker(w) = &service.kind else {
-        panic!("not a worker")
-    };
+    let ServiceKind::Worker(w) = &service.kind else { panic!("not a worker") };
     assert_eq!(w.compatibility_date.as_deref(), Some("2023-02-28"));
-    assert_eq!(
-        (w.span.line, w.span.col),
-        (8, 36),
-        "the worker's span is its literal"
-    );
-    assert_eq!(
-        (
-            w.compatibility_date_span.line,
-            w.compatibility_date_span.col
-        ),
-        (12, 23)
-    );
-    let WorkerSource::Modules(modules) = &w.source else {
-        panic!("not modules")
-    };
+    assert_eq!((w.span.line, w.span.col), (8, 36), "the worker's span is its literal");
+    assert_eq!((w.compatibility_date_span.line, w.compatibility_date_span.col), (12, 23));
+    let WorkerSource::Modules(modules) = &w.source else { panic!("not modules") };
     assert_eq!(modules.len(), 1);
     assert!(matches!(&modules[0].content, ModuleContent::EsModule(s) if s.contains("Hello World")));
-    let Some(socket) = config.sockets.first() else {
-        panic!("no socket")
-    };
+    let Some(socket) = config.sockets.first() else { panic!("no socket") };
     assert_eq!(socket.address.as_deref(), Some("*:8080"));
-    assert_eq!(
-        socket.protocol,
-        SocketProtocol::Http(HttpOptions::default())
-    );
+    assert_eq!(socket.protocol, SocketProtocol::Http(HttpOptions::default()));
     assert_eq!(socket.service.name, "main");
     assert_eq!((socket.service.span.line, socket.service.span.col), (5, 73));
     assert!(crate::validate(&config).is_ok());
@@ -127,11 +99,8 @@ const c :Config = (
     assert_eq!(config.v8_flags, ["--expose-gc"]);
     assert_eq!(config.autogates, ["x"]);
     assert!(config.structured_logging);
-    let expected = Network {
-        allow: vec!["public".into(), "private".into()],
-        deny: vec!["10.0.0.0/8".into()],
-        tls: None,
-    };
+    let expected =
+        Network { allow: vec!["public".into(), "private".into()], deny: vec!["10.0.0.0/8".into()], tls: None };
     assert_eq!(config.services[0].kind, ServiceKind::Network(expected));
 }
 
@@ -179,12 +148,8 @@ const c :Config = (services = [(name = "w", worker = (
   durableObjectStorage = (inMemory = void),
 ))], sockets = [(name = "s", service = "w", http = (style = proxy, injectRequestHeaders = [(name = "x-a", value = "1"), (name = "x-b")]))]);
 "#);
-    let ServiceKind::Worker(w) = &config.services[0].kind else {
-        panic!()
-    };
-    assert!(
-        matches!(&w.source, WorkerSource::ServiceWorkerScript { source, .. } if source.starts_with("addEvent"))
-    );
+    let ServiceKind::Worker(w) = &config.services[0].kind else { panic!() };
+    assert!(matches!(&w.source, WorkerSource::ServiceWorkerScript { source, .. } if source.starts_with("addEvent")));
     assert_eq!(w.durable_object_storage, DurableObjectStorage::InMemory);
     let kinds: Vec<&BindingKind> = w.bindings.iter().map(|b| &b.kind).collect();
     assert_eq!(
@@ -201,22 +166,11 @@ const c :Config = (services = [(name = "w", worker = (
             }),
         ]
     );
-    let SocketProtocol::Http(http) = &config.sockets[0].protocol else {
-        panic!()
-    };
+    let SocketProtocol::Http(http) = &config.sockets[0].protocol else { panic!() };
     assert_eq!(http.style, HttpStyle::Proxy);
     assert_eq!(
         http.inject_request_headers,
-        [
-            Header {
-                name: "x-a".into(),
-                value: Some("1".into())
-            },
-            Header {
-                name: "x-b".into(),
-                value: None
-            }
-        ]
+        [Header { name: "x-a".into(), value: Some("1".into()) }, Header { name: "x-b".into(), value: None }]
     );
 }
 
@@ -240,11 +194,7 @@ const c :Config = (
 );"#);
     assert_eq!(
         config.services[0].kind,
-        ServiceKind::Disk(Disk {
-            path: Some("/srv".into()),
-            writable: true,
-            allow_dotfiles: true
-        })
+        ServiceKind::Disk(Disk { path: Some("/srv".into()), writable: true, allow_dotfiles: true })
     );
     assert_eq!(
         config.services[1].kind,
@@ -269,32 +219,20 @@ const c :Config = (
         config.services[2].kind,
         ServiceKind::External(External {
             address: Some("10.0.0.2:5432".into()),
-            protocol: ExternalProtocol::Tcp {
-                tls: None,
-                certificate_host: None
-            },
+            protocol: ExternalProtocol::Tcp { tls: None, certificate_host: None },
         })
     );
     let socket = &config.sockets[0];
     assert_eq!(socket.service.entrypoint.as_deref(), Some("e"));
     assert_eq!(socket.service.props_json.as_deref(), Some("{}"));
-    let SocketProtocol::Https { options, tls } = &socket.protocol else {
-        panic!()
-    };
+    let SocketProtocol::Https { options, tls } = &socket.protocol else { panic!() };
     assert_eq!(options.cf_blob_header.as_deref(), Some("cf"));
     assert!(tls.require_client_certs);
     assert_eq!(tls.trusted_certificates, ["ca"]);
-    let Some(keypair) = &tls.keypair else {
-        panic!("no keypair")
-    };
+    let Some(keypair) = &tls.keypair else { panic!("no keypair") };
     assert!(keypair.private_key.contains("PRIVATE KEY"));
     assert!(keypair.certificate_chain.contains("CERTIFICATE"));
-    assert_eq!(
-        config.sockets[1].protocol,
-        SocketProtocol::Tcp {
-            tls: Some(TlsOptions::default())
-        }
-    );
+    assert_eq!(config.sockets[1].protocol, SocketProtocol::Tcp { tls: Some(TlsOptions::default()) });
 }
 
 #[test]
@@ -311,18 +249,11 @@ const other :Workerd.Service = (name = "other", worker = (inherit = "main"));
 const config :Workerd.Config = (services = .svcs);
 "#);
     assert_eq!(config.services.len(), 2);
-    let ServiceKind::Worker(w) = &config.services[0].kind else {
-        panic!()
-    };
+    let ServiceKind::Worker(w) = &config.services[0].kind else { panic!() };
     assert_eq!(w.compatibility_date.as_deref(), Some("2024-05-01"));
     assert_eq!(w.compatibility_flags, ["nodejs_compat"]);
-    assert_eq!(
-        w.bindings[0].kind,
-        BindingKind::Service(designator("other"))
-    );
-    let ServiceKind::Worker(other) = &config.services[1].kind else {
-        panic!()
-    };
+    assert_eq!(w.bindings[0].kind, BindingKind::Service(designator("other")));
+    let ServiceKind::Worker(other) = &config.services[1].kind else { panic!() };
     assert_eq!(other.source, WorkerSource::Inherit("main".into()));
 }
 
@@ -366,14 +297,8 @@ fn first_field_shorthand() {
     assert_eq!(
         kinds,
         [
-            BindingKind::DurableObjectNamespace {
-                class_name: "Counter".into(),
-                service_name: None
-            },
-            BindingKind::DurableObjectNamespace {
-                class_name: "X".into(),
-                service_name: Some("s".into())
-            },
+            BindingKind::DurableObjectNamespace { class_name: "Counter".into(), service_name: None },
+            BindingKind::DurableObjectNamespace { class_name: "X".into(), service_name: Some("s".into()) },
             BindingKind::KvNamespace(designator("kv")),
             BindingKind::R2Bucket(designator("r2")),
             BindingKind::Queue(designator("q")),
@@ -397,18 +322,13 @@ fn first_field_shorthand() {
 fn module_kinds() {
     let w = worker("");
     assert!(matches!(w.source, WorkerSource::Modules(_)));
-    let config = ok(
-        r#"const c :Config = (services = [(name = "w", worker = (compatibilityDate = "2024-01-01", modules = [
+    let config =
+        ok(r#"const c :Config = (services = [(name = "w", worker = (compatibilityDate = "2024-01-01", modules = [
         (name = "a", commonJsModule = embed "legacy.cjs", namedExports = ["answer"]),
         (name = "b", text = embed "greeting.txt"), (name = "c", data = embed "blob.bin"), (name = "d", wasm = 0x"00"),
-        (name = "e", json = embed "config.json"), (name = "f", pythonModule = "print(1)")]))]);"#,
-    );
-    let ServiceKind::Worker(w) = &config.services[0].kind else {
-        panic!()
-    };
-    let WorkerSource::Modules(modules) = &w.source else {
-        panic!()
-    };
+        (name = "e", json = embed "config.json"), (name = "f", pythonModule = "print(1)")]))]);"#);
+    let ServiceKind::Worker(w) = &config.services[0].kind else { panic!() };
+    let WorkerSource::Modules(modules) = &w.source else { panic!() };
     let contents: Vec<&ModuleContent> = modules.iter().map(|m| &m.content).collect();
     assert_eq!(
         contents,
@@ -427,36 +347,25 @@ fn module_kinds() {
 #[test]
 fn picking_the_config_constant() {
     let two = r#"const a :Config = (v8Flags = ["a"]); const b :Config = (v8Flags = ["b"]); const w :Text = "x";"#;
-    assert_eq!(
-        run(two, Some("b")).map(|c| c.v8_flags),
-        Ok(vec!["b".to_owned()])
-    );
-    check_named(
-        two,
-        None,
-        ": several constants of type Config: a, b; name the one to use",
-    );
-    check_named(
-        two,
-        Some("c"),
-        ": no constant named 'c' (constants of type Config: a, b)",
-    );
+    assert_eq!(run(two, Some("b")).map(|c| c.v8_flags), Ok(vec!["b".to_owned()]));
+    check_named(two, None, ": several constants of type Config: a, b; name the one to use");
+    check_named(two, Some("c"), ": no constant named 'c' (constants of type Config: a, b)");
     check_named(
         "const config :Config = ();",
         Some("confg"),
         ": no constant named 'confg' (constants of type Config: config); did you mean 'config'?",
     );
-    check_named(
-        two,
-        Some("w"),
-        ":1:81: constant 'w' has type Text, not Config",
-    );
+    check_named(two, Some("w"), ":1:81: constant 'w' has type Text, not Config");
     check_named(
         "const w :Text = \"x\";",
         None,
         ": no constant of type Config found (constants: w); define one like `const config :Workerd.Config = (...);`",
     );
-    check_named("", None, ": no constant of type Config found (constants: none); define one like `const config :Workerd.Config = (...);`");
+    check_named(
+        "",
+        None,
+        ": no constant of type Config found (constants: none); define one like `const config :Workerd.Config = (...);`",
+    );
 }
 
 #[test]
@@ -465,22 +374,13 @@ fn schema_errors() {
         "const w :Worker = (bindingz = []);",
         ":1:20: Struct 'Worker' has no field named 'bindingz'; did you mean 'bindings'?",
     );
-    check(
-        "const w :Worker = (zzz = []);",
-        ":1:20: Struct 'Worker' has no field named 'zzz'",
-    );
-    check(
-        "const w :Worker = (compatibilityDate = 5);",
-        ":1:40: expected a string for 'compatibilityDate'",
-    );
+    check("const w :Worker = (zzz = []);", ":1:20: Struct 'Worker' has no field named 'zzz'");
+    check("const w :Worker = (compatibilityDate = 5);", ":1:40: expected a string for 'compatibilityDate'");
     check(
         "const w :Worker = (compatibilityFlags = [1]);",
         ":1:42: expected a string for an item of 'compatibilityFlags'",
     );
-    check(
-        "const w :Worker = (compatibilityFlags = \"x\");",
-        ":1:41: expected a list '[...]' for 'compatibilityFlags'",
-    );
+    check("const w :Worker = (compatibilityFlags = \"x\");", ":1:41: expected a list '[...]' for 'compatibilityFlags'");
     check(
         "const s :Service = (name = \"a\", worker = (), network = ());",
         ":1:46: 'network' and 'worker' are members of the same union; set only one of: worker, network, external, disk",
@@ -489,56 +389,35 @@ fn schema_errors() {
         "const t :TlsOptions = (minVersion = tls12);",
         ":1:37: unknown value 'tls12' for 'minVersion'; expected one of: goodDefault, ssl3, tls1Dot0, tls1Dot1, tls1Dot2, tls1Dot3",
     );
-    check("const t :TlsOptions = (minVersion = \"tls1Dot2\");", ":1:37: expected one of: goodDefault, ssl3, tls1Dot0, tls1Dot1, tls1Dot2, tls1Dot3 for 'minVersion'");
     check(
-        "const d :DiskDirectory = (writable = yes);",
-        ":1:38: expected true or false for 'writable'",
+        "const t :TlsOptions = (minVersion = \"tls1Dot2\");",
+        ":1:37: expected one of: goodDefault, ssl3, tls1Dot0, tls1Dot1, tls1Dot2, tls1Dot3 for 'minVersion'",
     );
-    check(
-        "const d :DiskDirectory = (path = true);",
-        ":1:34: expected a string for 'path'",
-    );
-    check(
-        "const d :DiskDirectory = (path = \"a\", path = \"b\");",
-        ":1:39: field 'path' is already set",
-    );
-    check(
-        "const s :Socket = (service = 5);",
-        ":1:30: expected a string or a struct literal '(...)' for 'service'",
-    );
-    check(
-        "const s :Socket = (http = \"x\");",
-        ":1:27: expected a struct literal '(...)' for 'http'",
-    );
-    check(
-        "const b :Worker.Binding = (unsafeEval = ());",
-        ":1:41: expected void for 'unsafeEval'",
-    );
+    check("const d :DiskDirectory = (writable = yes);", ":1:38: expected true or false for 'writable'");
+    check("const d :DiskDirectory = (path = true);", ":1:34: expected a string for 'path'");
+    check("const d :DiskDirectory = (path = \"a\", path = \"b\");", ":1:39: field 'path' is already set");
+    check("const s :Socket = (service = 5);", ":1:30: expected a string or a struct literal '(...)' for 'service'");
+    check("const s :Socket = (http = \"x\");", ":1:27: expected a struct literal '(...)' for 'http'");
+    check("const b :Worker.Binding = (unsafeEval = ());", ":1:41: expected void for 'unsafeEval'");
     check(
         "const l :Worker.Binding.MemoryCacheLimits = (maxKeys = -1);",
         ":1:56: -1 is out of range for 'maxKeys' (UInt32: 0..=4294967295)",
     );
-    check(
-        "const x :Confg = ();",
-        ":1:10: unknown type 'Confg'; did you mean 'Config'?",
-    );
+    check("const x :Confg = ();", ":1:10: unknown type 'Confg'; did you mean 'Config'?");
     check(
         "using W = import \"/workerd/workerd.capnp\"; const x :W.Sockett = ();",
         ":1:53: unknown type 'W.Sockett'; did you mean 'Socket'?",
     );
-    check(
-        "const x :List(Text, Text) = [];",
-        ":1:10: List takes exactly one type parameter, like List(Text)",
-    );
+    check("const x :List(Text, Text) = [];", ":1:10: List takes exactly one type parameter, like List(Text)");
     check(
         "using X = import \"other.capnp\";",
         ":1:1: cannot import \"other.capnp\": only \"/workerd/workerd.capnp\" is known",
     );
-    check("const x :Text = embed \"x.bin\"; const y :Bool = embed \"x\";", ":1:17: cannot read embedded file 'tests/fixtures/x.bin': No such file or directory (os error 2)");
     check(
-        "const y :Bool = embed \"blob.bin\";",
-        ":1:17: expected true or false for constant 'y'",
+        "const x :Text = embed \"x.bin\"; const y :Bool = embed \"x\";",
+        ":1:17: cannot read embedded file 'tests/fixtures/x.bin': No such file or directory (os error 2)",
     );
+    check("const y :Bool = embed \"blob.bin\";", ":1:17: expected true or false for constant 'y'");
     check(
         "const y :Text = embed \"blob.bin\";",
         ":1:17: embedded file 'tests/fixtures/blob.bin' is not valid UTF-8 text",
@@ -551,30 +430,18 @@ fn reference_errors() {
         "const helloWorld :Worker = (); const s :Service = (name = \"a\", worker = .helloWorl);",
         ":1:73: unknown constant 'helloWorl'; did you mean 'helloWorld'?",
     );
-    check(
-        "const s :Service = (name = \"a\", worker = nothing);",
-        ":1:42: unknown constant 'nothing'",
-    );
-    check(
-        "const s :Service = (name = \"a\", worker = .a.b);",
-        ":1:42: unknown constant 'a.b'",
-    );
+    check("const s :Service = (name = \"a\", worker = nothing);", ":1:42: unknown constant 'nothing'");
+    check("const s :Service = (name = \"a\", worker = .a.b);", ":1:42: unknown constant 'a.b'");
     check(
         "const w :Worker = (); const s :Service = (name = \"a\", network = .w);",
         ":1:65: constant 'w' has type Worker, but 'network' needs Network",
     );
-    check(
-        "const a :Text = .b; const b :Text = .a;",
-        ":1:37: constant 'a' refers to itself",
-    );
+    check("const a :Text = .b; const b :Text = .a;", ":1:37: constant 'a' refers to itself");
     check(
         "const a :Text = \"x\"; const a :Text = \"y\";",
         ":1:28: constant 'a' is already defined at tests/fixtures/t.capnp:1:7",
     );
-    check(
-        "const a :Text = true;",
-        ":1:17: expected a string for constant 'a'",
-    );
+    check("const a :Text = true;", ":1:17: expected a string for constant 'a'");
 }
 
 #[test]
@@ -609,24 +476,9 @@ fn syntax_errors() {
         "const c :Config = (services = [(name = \"x\" worker = ())]);",
         ":1:44: expected ',' or ')' after a field, found 'worker'",
     );
-    check(
-        "const c :Config = (v8Flags = [\"a\" \"b\" 5]);",
-        ":1:39: expected ',' or ']' in a list, found '5'",
-    );
-    check(
-        "const c :Config = (\n  v8Flags = [\"a\n",
-        ":2:14: unterminated string literal",
-    );
-    check(
-        "const c :Config = ();\nconst",
-        ":2:6: expected a constant name, found end of file",
-    );
-    check(
-        "const c :Config = (x = %);",
-        ":1:24: unexpected character '%'",
-    );
-    check(
-        "struct Foo {}",
-        ":1:1: expected 'const', 'using' or a file id, found 'struct'",
-    );
+    check("const c :Config = (v8Flags = [\"a\" \"b\" 5]);", ":1:39: expected ',' or ']' in a list, found '5'");
+    check("const c :Config = (\n  v8Flags = [\"a\n", ":2:14: unterminated string literal");
+    check("const c :Config = ();\nconst", ":2:6: expected a constant name, found end of file");
+    check("const c :Config = (x = %);", ":1:24: unexpected character '%'");
+    check("struct Foo {}", ":1:1: expected 'const', 'using' or a file id, found 'struct'");
 }

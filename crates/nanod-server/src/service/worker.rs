@@ -47,9 +47,7 @@ impl WorkerService {
         let url = request.uri().to_string();
         let isolate = instance.isolate.clone();
         let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url))?;
-        pending
-            .await
-            .unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
     }
 
     async fn start(&self) -> Result<Rc<Instance>, JsException> {
@@ -64,7 +62,8 @@ impl WorkerService {
         let started = isolate.enter(|ctx| -> Result<_, JsException> {
             let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
             nanod_web::install_globals(&ctx).map_err(|_| caught(&ctx))?;
-            let outbound = ServiceBinding { target: prepared.global_outbound.as_str().into(), services: services.clone() };
+            let outbound =
+                ServiceBinding { target: prepared.global_outbound.as_str().into(), services: services.clone() };
             nanod_web::fetcher::set_global_outbound(&ctx, Rc::new(outbound)).map_err(|_| caught(&ctx))?;
             let env = build_env(&ctx, prepared, &services).map_err(|_| caught(&ctx))?;
             let exec_ctx = execution_context(&ctx).map_err(|_| caught(&ctx))?;
@@ -78,8 +77,9 @@ impl WorkerService {
                     Ok((await_value(&ctx, namespace.into_value(), default_export), env_key, ctx_key, false))
                 }
                 (Script::ServiceWorker { source }, _) => {
-                    let install: Function = nanod_web::glue::function(&ctx, &nanod_web::glue::SERVICE_WORKER, "install")
-                        .map_err(|_| caught(&ctx))?;
+                    let install: Function =
+                        nanod_web::glue::function(&ctx, &nanod_web::glue::SERVICE_WORKER, "install")
+                            .map_err(|_| caught(&ctx))?;
                     let globals = ctx.globals();
                     let dispatch: Value = install.call((globals.clone(),)).map_err(|_| caught(&ctx))?;
                     for key in env.keys::<String>() {
@@ -99,7 +99,9 @@ impl WorkerService {
         });
         let (handler, env, exec_ctx, service_worker) = match started {
             Ok((pending, env, exec_ctx, sw)) => {
-                let handler = pending.await.unwrap_or_else(|_| Err(JsException::error("the main module never finished evaluating")));
+                let handler = pending
+                    .await
+                    .unwrap_or_else(|_| Err(JsException::error("the main module never finished evaluating")));
                 (handler, env, exec_ctx, sw)
             }
             Err(e) => (Err(e), 0, 0, false),
@@ -143,7 +145,12 @@ fn execution_context<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
 
 type Pending = tokio::sync::oneshot::Receiver<Result<http::Response<Body>, JsException>>;
 
-fn call_handler<'js>(ctx: &Ctx<'js>, instance: &Instance, request: http::Request<Body>, url: String) -> Result<Pending, JsException> {
+fn call_handler<'js>(
+    ctx: &Ctx<'js>,
+    instance: &Instance,
+    request: http::Request<Body>,
+    url: String,
+) -> Result<Pending, JsException> {
     let caught = |ctx: &Ctx<'js>| JsException::from_value(ctx, ctx.catch());
     let isolate = &instance.isolate;
     let handler = isolate.peek(ctx, instance.handler).ok_or_else(|| JsException::error("handler vanished"))?;
@@ -162,11 +169,14 @@ fn call_handler<'js>(ctx: &Ctx<'js>, instance: &Instance, request: http::Request
 }
 
 fn into_http_response<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<http::Response<Body>, JsException> {
-    let response = Class::<Response>::from_value(&value)
-        .map_err(|_| JsException::type_error("Incorrect type for Promise: the Promise did not resolve to 'Response'."))?;
+    let response = Class::<Response>::from_value(&value).map_err(|_| {
+        JsException::type_error("Incorrect type for Promise: the Promise did not resolve to 'Response'.")
+    })?;
     let mut response = response.borrow_mut();
     if response.is_error() {
-        return Err(JsException::type_error("Return value from serve handler must not be an error response (like Response.error())."));
+        return Err(JsException::type_error(
+            "Return value from serve handler must not be an error response (like Response.error()).",
+        ));
     }
     response.take_http(ctx).map_err(|_| JsException::from_value(ctx, ctx.catch()))
 }
