@@ -2,6 +2,11 @@
 //! It only wires crates together; every decision lives in a library.
 
 use std::path::PathBuf;
+
+// glibc malloc showed up at ~16% of CPU in the service-binding profile; mimalloc is faster for
+// the many small short-lived allocations of a request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -35,12 +35,12 @@ impl ThreadServices {
     ) -> Result<http::Response<Body>, JsException> {
         match self.prepared.services.get(name) {
             Some(PreparedService::Worker(prepared)) => {
-                let worker = self
-                    .workers
-                    .borrow_mut()
-                    .entry(name.to_owned())
-                    .or_insert_with(|| Rc::new(WorkerService::new(prepared.clone(), self.this.clone())))
-                    .clone();
+                let existing = self.workers.borrow().get(name).cloned();
+                let worker = existing.unwrap_or_else(|| {
+                    let worker = Rc::new(WorkerService::new(prepared.clone(), self.this.clone()));
+                    self.workers.borrow_mut().insert(name.to_owned(), worker.clone());
+                    worker
+                });
                 worker.fetch(request).await
             }
             Some(PreparedService::Unimplemented { kind }) => {

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use nanod_js::{spawn_promise, JsException, Settle};
 use rquickjs::class::Trace;
 use rquickjs::function::Opt;
-use rquickjs::{Class, Ctx, Function, JsLifetime, Promise, Value};
+use rquickjs::{Ctx, Function, JsLifetime, Promise, Value};
 
 use crate::body::Body;
 use crate::request::Request;
@@ -46,9 +46,8 @@ pub fn fetch_via<'js>(
     input: Value<'js>,
     init: Opt<Value<'js>>,
 ) -> rquickjs::Result<Promise<'js>> {
-    let request = Request::new(ctx.clone(), input, init)?;
-    let request = Class::instance(ctx.clone(), request)?;
-    let mut request = request.borrow_mut();
+    // The Request never reaches JS, so it is built as a plain value and consumed.
+    let mut request = Request::new(ctx.clone(), input, init)?;
     let url = request.url_str().to_owned();
     let http_request = request.take_http(ctx)?;
     spawn_promise(ctx, async move { target.fetch(http_request).await.map(|response| HttpResponse { response, url }) })

@@ -64,7 +64,7 @@ impl<'js> Request<'js> {
         )
     }
 
-    /// The request as Rust `http` types, taking its body.
+    /// The request as Rust `http` types, taking its body and headers.
     pub fn take_http(&mut self, ctx: &Ctx<'js>) -> rquickjs::Result<http::Request<Body>> {
         let body = self.body.take_for_rust(ctx)?;
         let mut request = http::Request::new(body);
@@ -73,7 +73,7 @@ impl<'js> Request<'js> {
             .url
             .parse()
             .map_err(|_| type_error(ctx, &format!("Invalid URL for an outgoing request: {}", self.url)))?;
-        *request.headers_mut() = self.headers.to_map();
+        *request.headers_mut() = self.headers.take_map();
         Ok(request)
     }
 
@@ -264,4 +264,37 @@ impl<'js> Request<'js> {
 /// Installs the `Request` constructor.
 pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     constructor::<Request>(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_js;
+
+    #[test]
+    fn constructor_and_init() {
+        let out = run_js(
+            r#"(async () => {
+                 const r = [];
+                 const a = new Request("https://example.com/a?b#c", { method: "post", body: "data", headers: [["X-Y", "z"]], redirect: "manual" });
+                 r.push(a.method, a.url, a.headers.get("x-y"), a.headers.get("content-type"), a.redirect);
+                 const b = new Request(a, { method: "PUT" });
+                 r.push(b.method, a.bodyUsed, await b.text());
+                 try { new Request("/relative"); } catch (e) { r.push(e.name); }
+                 try { new Request("https://x/", { method: "GET", body: "no" }); } catch (e) { r.push(e.name); }
+                 try { new Request("https://x/", { method: "CONNECT" }); } catch (e) { r.push(e.name); }
+                 try { new Request("https://x/", { method: "bad method" }); } catch (e) { r.push(e.name); }
+                 r.push(new Request("https://x/", { method: "patch" }).method);
+                 const c = new Request("https://x/", { method: "POST", body: new URLSearchParams("a=1&b=2") });
+                 r.push(c.headers.get("content-type"), await c.text());
+                 globalThis.result = JSON.stringify(r);
+               })().catch((e) => globalThis.result = "threw " + e + e.stack);"#,
+        );
+        assert_eq!(
+            out,
+            concat!(
+                r#"["POST","https://example.com/a?b#c","z","text/plain;charset=UTF-8","manual","PUT",true,"data","#,
+                r#""TypeError","TypeError","TypeError","TypeError","patch","application/x-www-form-urlencoded;charset=UTF-8","a=1&b=2"]"#
+            )
+        );
+    }
 }

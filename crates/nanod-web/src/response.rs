@@ -297,3 +297,43 @@ impl<'js> Response<'js> {
 pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     constructor::<Response>(ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_js;
+
+    #[test]
+    fn constructors_and_bodies() {
+        let out = run_js(
+            r#"(async () => {
+                 const r = [];
+                 const a = new Response("héllo", { status: 201, statusText: "Made", headers: { "X-A": "1" } });
+                 r.push(a.status, a.statusText, a.ok, a.headers.get("content-type"), a.headers.get("x-a"), a.bodyUsed);
+                 r.push(await a.text(), a.bodyUsed);
+                 try { await a.text(); } catch (e) { r.push(e.name); }
+                 const j = Response.json({ x: [1, 2] });
+                 r.push(j.headers.get("content-type"), JSON.stringify(await j.json()));
+                 const b = new Response(new Uint8Array([104, 105]));
+                 r.push(b.headers.get("content-type"), new Uint8Array(await b.arrayBuffer()).join("."));
+                 const s = new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("st")); c.enqueue(new TextEncoder().encode("ream")); c.close(); } }));
+                 r.push(await s.text());
+                 const red = Response.redirect("https://example.com/x", 301);
+                 r.push(red.status, red.headers.get("location"));
+                 r.push(Response.error().type, Response.error().status);
+                 try { new Response("x", { status: 204 }); } catch (e) { r.push(e.name); }
+                 try { new Response("x", { status: 99 }); } catch (e) { r.push(e.name); }
+                 try { await new Response("{bad").json(); } catch (e) { r.push(e.name); }
+                 const c = new Response("twice"); const c2 = c.clone();
+                 r.push(await c.text() + "/" + await c2.text());
+                 globalThis.result = JSON.stringify(r);
+               })().catch((e) => globalThis.result = "threw " + e + e.stack);"#,
+        );
+        assert_eq!(
+            out,
+            concat!(
+                r#"[201,"Made",true,"text/plain;charset=UTF-8","1",false,"héllo",true,"TypeError","application/json","{\"x\":[1,2]}","#,
+                r#"null,"104.105","stream",301,"https://example.com/x","error",0,"TypeError","RangeError","SyntaxError","twice/twice"]"#
+            )
+        );
+    }
+}

@@ -43,7 +43,11 @@ impl WorkerService {
 
     /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute).
     pub async fn fetch(&self, request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
-        let instance = self.instance.get_or_init(|| self.start()).await.clone()?;
+        // The start future is large and runs once: box it so every request's future stays small.
+        let instance = match self.instance.get() {
+            Some(ready) => ready.clone()?,
+            None => self.instance.get_or_init(|| Box::pin(self.start())).await.clone()?,
+        };
         let url = request.uri().to_string();
         let isolate = instance.isolate.clone();
         let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url))?;
