@@ -26,15 +26,20 @@ pub mod webidl;
 use nanod_js::globals::{define_lazy, Install};
 use rquickjs::Ctx;
 
-/// Every global this crate provides: name → installer.
-pub const GLOBALS: &[(&str, Install)] = &[
-    ("console", console::install),
+/// Globals that are plain functions: installed eagerly, since a function costs less than the
+/// getter/setter pair that would install it lazily.
+pub const FUNCTIONS: &[(&str, Install)] = &[
     ("setTimeout", timers::install_set_timeout),
     ("setInterval", timers::install_set_interval),
     ("clearTimeout", timers::install_clear_timer),
     ("clearInterval", timers::install_clear_timer),
     ("queueMicrotask", timers::install_queue_microtask),
     ("fetch", fetcher::install_fetch),
+];
+
+/// Globals that are classes or objects: installed lazily, on first read.
+pub const GLOBALS: &[(&str, Install)] = &[
+    ("console", console::install),
     ("Headers", headers::install),
     ("Request", request::install),
     ("Response", response::install),
@@ -48,9 +53,13 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("TextDecoder", encoding::install_text_decoder),
 ];
 
-/// Installs every web global on the isolate's global object, lazily.
+/// Installs every web global on the isolate's global object ([`GLOBALS`] lazily).
 pub fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    define_lazy(ctx, &ctx.globals(), GLOBALS)
+    let globals = ctx.globals();
+    for &(name, install) in FUNCTIONS {
+        globals.prop(name, rquickjs::object::Property::from(install(ctx)?).writable().configurable())?;
+    }
+    define_lazy(ctx, &globals, GLOBALS)
 }
 
 #[cfg(test)]

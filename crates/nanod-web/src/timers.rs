@@ -40,13 +40,18 @@ pub fn install_clear_timer<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> 
 }
 
 pub fn install_queue_microtask<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-    // A resolved promise's reaction is exactly a microtask; errors are reported, not swallowed.
-    let f: Function = ctx.eval(
-        "(function queueMicrotask(callback) {\n\
-           if (typeof callback !== 'function') throw new TypeError(\"Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.\");\n\
-           Promise.resolve().then(() => callback());\n\
-         })",
-    )?;
+    // A reaction to an already-resolved promise is exactly a microtask.
+    let f = Function::new(ctx.clone(), |ctx: Ctx<'js>, callback: Value<'js>| {
+        let Some(callback) = callback.into_function() else {
+            return Err(type_error(&ctx, "Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'."));
+        };
+        let (promise, resolve, _reject) = ctx.promise()?;
+        resolve.call::<_, ()>(())?;
+        let then: Function = promise.get("then")?;
+        then.call::<_, Value>((rquickjs::function::This(promise), callback))?;
+        Ok(())
+    })?
+    .with_name("queueMicrotask")?;
     Ok(f.into_value())
 }
 

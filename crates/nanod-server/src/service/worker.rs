@@ -138,13 +138,24 @@ fn park_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<u32, JsException
     Ok(isolate.park(ctx, value))
 }
 
-/// The `ctx` argument of `fetch`: `waitUntil` keeps work going after the response, and
-/// `passThroughOnException` is accepted (there is no origin to fall back to).
+/// The `ctx` argument of `fetch`: `waitUntil` keeps work going after the response (its
+/// failure is logged), and `passThroughOnException` is accepted (there is no origin to fall back
+/// to). Built natively: parsing even a small snippet per isolate costs kilobytes of RSS.
 fn execution_context<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    ctx.eval(
-        "({ waitUntil(promise) { Promise.resolve(promise).catch((e) => console.error('Uncaught (in waitUntil)', e)); },\n\
-            passThroughOnException() {} })",
-    )
+    let object = Object::new(ctx.clone())?;
+    let wait_until = Function::new(ctx.clone(), |ctx: Ctx<'js>, promise: Value<'js>| {
+        let settled = await_value(&ctx, promise, |_, _| Ok(()));
+        let name = Isolate::from_ctx(&ctx).map(|i| i.name().to_owned()).unwrap_or_default();
+        tokio::task::spawn_local(async move {
+            if let Ok(Err(exception)) = settled.await {
+                eprintln!("{name}: Uncaught (in waitUntil) {exception}");
+            }
+        });
+    })?
+    .with_name("waitUntil")?;
+    object.set("waitUntil", wait_until)?;
+    object.set("passThroughOnException", Function::new(ctx.clone(), || {})?.with_name("passThroughOnException")?)?;
+    Ok(object)
 }
 
 type Pending = tokio::sync::oneshot::Receiver<Result<http::Response<Body>, JsException>>;
