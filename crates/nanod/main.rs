@@ -75,7 +75,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check { config, const_name } => {
             let config = nanod_config::load(&config, const_name.as_deref())?;
-            nanod_server::Prepared::new(&config)?;
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            nanod_server::check(&config, threads)?;
             eprintln!("nanod: {} is valid", config_summary(&config));
             Ok(())
         }

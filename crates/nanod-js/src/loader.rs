@@ -73,7 +73,7 @@ pub struct CodeLoader {
 impl Resolver for CodeLoader {
     fn resolve<'js>(
         &mut self,
-        _ctx: &Ctx<'js>,
+        ctx: &Ctx<'js>,
         base: &str,
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
@@ -82,7 +82,9 @@ impl Resolver for CodeLoader {
         if self.code.module(&resolved).is_some() {
             Ok(resolved)
         } else {
-            Err(Error::new_resolving_message(base, name, "No such module"))
+            // workerd's wording, so that logs read the same on both.
+            Err(crate::JsException::error(format!("No such module \"{resolved}\".\n  imported from \"{base}\""))
+                .throw(ctx))
         }
     }
 }

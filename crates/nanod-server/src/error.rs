@@ -21,6 +21,9 @@ pub enum ServerError {
     Compile { at: Location, service: String, module: String, message: String },
     #[error("service \"{service}\": {message}")]
     Worker { service: String, message: String },
+    /// A Worker's code failed when first evaluated (workerd's wording).
+    #[error("service {service}: Uncaught {message}")]
+    WorkerStart { service: String, message: String },
     #[error("service \"{service}\": binding \"{binding}\": {message}")]
     Binding { service: String, binding: String, message: String },
     #[error("socket \"{socket}\": {message}")]

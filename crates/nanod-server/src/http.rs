@@ -54,21 +54,24 @@ async fn handle(
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     parts.uri = match format!("http://{host}{path}").parse() {
         Ok(uri) => uri,
-        Err(_) => return plain_response(400, "Bad Request"),
+        Err(_) => return plain_response(400, "Bad Request", true),
     };
     let request = http::Request::from_parts(parts, Body::stream(body));
     match services.dispatch(service, request).await {
         Ok(response) => response,
         Err(exception) => {
             eprintln!("{service}: Uncaught {exception}");
-            plain_response(500, "Internal Server Error")
+            // As workerd: no Content-Type on this 500.
+            plain_response(500, "Internal Server Error", false)
         }
     }
 }
 
-fn plain_response(status: u16, text: &'static str) -> http::Response<Body> {
+fn plain_response(status: u16, text: &'static str, content_type: bool) -> http::Response<Body> {
     let mut response = http::Response::new(Body::Full(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain;charset=UTF-8"));
+    if content_type {
+        response.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain;charset=UTF-8"));
+    }
     response
 }

@@ -31,6 +31,15 @@ pub struct ServeOptions {
     pub socket_addrs: Vec<(String, String)>,
 }
 
+/// Prepares `config` and evaluates every Worker once (on up to `threads` threads): everything
+/// `nanod serve` checks before binding a socket, and all that `nanod check` does.
+pub fn check(config: &nanod_config::Config, threads: usize) -> Result<Arc<Prepared>, ServerError> {
+    let prepared = Arc::new(Prepared::new(config)?);
+    let order: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+    service::check::evaluate_all(&prepared, &order, threads)?;
+    Ok(prepared)
+}
+
 /// A prepared server with its sockets bound, ready to run.
 pub struct Server {
     prepared: Arc<Prepared>,
@@ -41,12 +50,12 @@ pub struct Server {
 impl Server {
     /// Compiles every Worker and binds every socket; nothing runs yet.
     pub fn bind(config: &nanod_config::Config, options: &ServeOptions) -> Result<Server, ServerError> {
-        let prepared = Arc::new(Prepared::new(config)?);
-        let sockets = socket::bind_all(config, &options.socket_addrs)?;
         let threads = options
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
             .max(1);
+        let prepared = check(config, threads)?;
+        let sockets = socket::bind_all(config, &options.socket_addrs)?;
         Ok(Server { prepared, sockets, threads })
     }
 

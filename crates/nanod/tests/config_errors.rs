@@ -87,6 +87,26 @@ fn js_syntax_error_names_the_module_and_line() {
 }
 
 #[test]
+fn top_level_throw_stops_start_up() {
+    let dir = TestDir::new("err-toplevel");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main")
+        .replace("\"export default {}\"", "\"throw new Error('top-level failure');\"");
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    // workerd: "service main: Uncaught Error: top-level failure\n  at w.js:1:7"
+    assert!(stderr.starts_with("service main: Uncaught Error: top-level failure\n"), "{stderr}");
+    assert!(stderr.contains("(w.js:1:"), "{stderr}");
+}
+
+#[test]
+fn import_of_a_missing_module_stops_start_up() {
+    let dir = TestDir::new("err-import");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main")
+        .replace("\"export default {}\"", "\"import x from './nope.js'; export default x;\"");
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    assert_eq!(stderr.trim(), "service main: Uncaught Error: No such module \"nope.js\".\n  imported from \"w.js\"");
+}
+
+#[test]
 fn toml_unknown_key() {
     let dir = TestDir::new("err-toml");
     dir.write("w.js", "export default { fetch() { return new Response('x'); } };");

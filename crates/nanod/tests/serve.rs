@@ -203,8 +203,9 @@ fn failures_answer_500_and_the_server_keeps_serving() {
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = (modules = [(name = "main.js", esModule = embed "main.js")], compatibilityDate = "2024-09-01",
-       bindings = [(name = "BROKEN", service = "broken"), (name = "FINE", service = "fine")])),
-    (name = "broken", worker = (modules = [(name = "broken.js", esModule = "throw new Error('top-level failure');")], compatibilityDate = "2024-09-01")),
+       bindings = [(name = "THROWS", service = "throws"), (name = "NO_FETCH", service = "nofetch"), (name = "FINE", service = "fine")])),
+    (name = "throws", worker = (modules = [(name = "throws.js", esModule = "export default { fetch() { throw new RangeError('callee threw'); } };")], compatibilityDate = "2024-09-01")),
+    (name = "nofetch", worker = (modules = [(name = "nofetch.js", esModule = "export default { notFetch() {} };")], compatibilityDate = "2024-09-01")),
     (name = "fine", worker = (modules = [(name = "fine.js", esModule = "export default { fetch() { return new Response('fine'); } };")], compatibilityDate = "2024-09-01")),
   ],
   sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
@@ -218,28 +219,30 @@ const config :Workerd.Config = (
     if (path === "/throw") throw new TypeError("thrown on purpose");
     if (path === "/reject") return Promise.reject(new RangeError("rejected on purpose"));
     if (path === "/not-a-response") return "just a string";
-    if (path === "/broken") return env.BROKEN.fetch("http://broken/");
+    if (path === "/callee-throws") return env.THROWS.fetch("http://throws/");
+    if (path === "/no-fetch") return env.NO_FETCH.fetch("http://nofetch/");
     if (path === "/fine") return env.FINE.fetch("http://fine/");
     if (path === "/catch") {
-      try { await env.BROKEN.fetch("http://broken/"); } catch (e) { return new Response("caught " + e.message); }
+      try { await env.THROWS.fetch("http://throws/"); } catch (e) { return new Response(`caught ${e.name}: ${e.message}`); }
     }
     return new Response("ok");
   },
 };"#,
     );
     let server = Server::start(&config, &["--threads", "1"]);
-    for path in ["/throw", "/reject", "/not-a-response", "/broken"] {
+    for path in ["/throw", "/reject", "/not-a-response", "/callee-throws", "/no-fetch"] {
         let response = server.get(path);
         assert_eq!((response.status, response.text().as_str()), (500, "Internal Server Error"), "{path}");
         assert_eq!(server.get("/").text(), "ok", "the next request after {path} is served normally");
     }
     assert_eq!(server.get("/fine").text(), "fine", "other Workers are unaffected");
-    assert_eq!(server.get("/catch").text(), "caught top-level failure");
+    assert_eq!(server.get("/catch").text(), "caught RangeError: callee threw");
     let log = server.wait_for_stderr("not a Response");
     assert!(log.contains("main: Uncaught TypeError: thrown on purpose"), "{log}");
     assert!(log.contains("at fetch (main.js:4:"), "the JS stack is logged:\n{log}");
     assert!(log.contains("main: Uncaught RangeError: rejected on purpose"), "{log}");
-    assert!(log.contains("broken: Uncaught Error: top-level failure"), "{log}");
+    assert!(log.contains("main: Uncaught RangeError: callee threw"), "{log}");
+    assert!(log.contains("main: Uncaught Error: Handler does not export a fetch() function."), "{log}");
     assert!(log.contains("did not resolve to 'Response'"), "{log}");
 }
 
@@ -249,4 +252,35 @@ fn every_thread_serves() {
     for _ in 0..20 {
         assert_eq!(server.get("/").status, 200);
     }
+}
+
+#[test]
+fn console_goes_to_stderr_prefixed_with_the_service_name() {
+    let dir = TestDir::new("console");
+    let config = dir.write(
+        "config.capnp",
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "greeter", worker = (modules = [(name = "w.js", esModule = embed "w.js")], compatibilityDate = "2024-09-01"))],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "greeter")],
+);"#,
+    );
+    dir.write(
+        "w.js",
+        r#"export default { fetch() {
+  console.log("hello", { a: [1, 2] }, 42, null);
+  console.warn("careful");
+  console.error(new Error("shown with its stack"));
+  console.info("two\nlines");
+  return new Response("logged");
+} };"#,
+    );
+    let server = Server::start(&config, &["--threads", "1"]);
+    assert_eq!(server.get("/").text(), "logged");
+    let log = server.wait_for_stderr("greeter: lines");
+    assert!(log.contains("greeter: hello {\"a\":[1,2]} 42 null\n"), "{log}");
+    assert!(log.contains("greeter: warn: careful\n"), "{log}");
+    assert!(log.contains("greeter: error: Error: shown with its stack\n"), "{log}");
+    assert!(log.contains("greeter: error:     at fetch (w.js:4:"), "{log}");
+    assert!(log.contains("greeter: two\ngreeter: lines\n"), "{log}");
 }

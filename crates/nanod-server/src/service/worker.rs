@@ -27,7 +27,7 @@ pub struct WorkerService {
 }
 
 /// A started isolate and the parked values every request needs.
-struct Instance {
+pub struct Instance {
     isolate: Isolate,
     /// Modules: the default export. Service worker: the dispatch function.
     handler: u32,
@@ -54,7 +54,10 @@ impl WorkerService {
         pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
     }
 
-    async fn start(&self) -> Result<Rc<Instance>, JsException> {
+    /// Creates the isolate and evaluates the Worker's code. Start-up runs this once per Worker
+    /// (see `check::evaluate_all`) so that a Worker that throws at the top level, or imports a
+    /// module that does not exist, stops the server before it serves, as in workerd.
+    pub async fn start(&self) -> Result<Rc<Instance>, JsException> {
         let prepared = &self.prepared;
         let code = match &prepared.script {
             Script::Modules(code) => Some(code.clone()),
@@ -110,26 +113,15 @@ impl WorkerService {
             }
             Err(e) => (Err(e), 0, 0, false),
         };
-        match handler {
-            Ok(handler) => Ok(Rc::new(Instance { isolate, handler, env, exec_ctx, service_worker })),
-            Err(e) => {
-                eprintln!("{}: Uncaught {e}", prepared.name);
-                Err(e)
-            }
-        }
+        handler.map(|handler| Rc::new(Instance { isolate, handler, env, exec_ctx, service_worker }))
     }
 }
 
-/// The main module's default export, parked; it must have a `fetch` method.
+/// The main module's default export, parked. Whether it has a `fetch` method is checked per
+/// request, as in workerd, where a Worker without one still starts.
 fn default_export<'js>(ctx: &Ctx<'js>, namespace: Value<'js>) -> Result<u32, JsException> {
     let namespace = namespace.into_object().ok_or_else(|| JsException::error("the main module has no namespace"))?;
     let handler: Value = namespace.get("default").map_err(|_| JsException::from_value(ctx, ctx.catch()))?;
-    let has_fetch = handler.as_object().is_some_and(|o| o.get::<_, Value>("fetch").is_ok_and(|f| f.is_function()));
-    if !has_fetch {
-        return Err(JsException::type_error(
-            "The main module must `export default` an object with a fetch(request, env, ctx) method.",
-        ));
-    }
     park_value(ctx, handler)
 }
 
@@ -176,8 +168,10 @@ fn call_handler<'js>(
         dispatch.call((request, exec_ctx)).map_err(|_| caught(ctx))?
     } else {
         let env = isolate.peek(ctx, instance.env).ok_or_else(|| JsException::error("env vanished"))?;
-        let handler = handler.into_object().ok_or_else(|| JsException::error("handler vanished"))?;
-        let fetch: Function = handler.get("fetch").map_err(|_| caught(ctx))?;
+        let no_handler = || JsException::error("Handler does not export a fetch() function.");
+        let handler = handler.into_object().ok_or_else(no_handler)?;
+        let fetch: Function =
+            handler.get::<_, Value>("fetch").ok().and_then(Value::into_function).ok_or_else(no_handler)?;
         fetch.call((This(handler), request, env, exec_ctx)).map_err(|_| caught(ctx))?
     };
     Ok(await_value(ctx, result, into_http_response))

@@ -1,0 +1,73 @@
+//! Start-up evaluation: every Worker's code runs once, in a throwaway isolate, before the
+//! server accepts a connection. A Worker that throws at the top level or imports a module that
+//! does not exist stops start-up with `service NAME: Uncaught ...`, as in workerd; serving
+//! isolates are still created lazily, per thread, on first use.
+//!
+//! The Workers are spread over `threads` threads, each with its own event loop, so the check
+//! costs start-up time divided by the number of cores.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::prepare::{Prepared, PreparedService};
+use crate::service::worker::WorkerService;
+use crate::thread::ThreadServices;
+use crate::ServerError;
+
+/// Evaluates every Worker of `prepared`; returns the first failure in config order.
+pub fn evaluate_all(prepared: &Arc<Prepared>, order: &[String], threads: usize) -> Result<(), ServerError> {
+    let workers: Vec<&String> =
+        order.iter().filter(|name| matches!(prepared.services.get(*name), Some(PreparedService::Worker(_)))).collect();
+    if workers.is_empty() {
+        return Ok(());
+    }
+    let threads = threads.clamp(1, workers.len());
+    let chunk = workers.len().div_ceil(threads);
+    let results: Vec<Result<(), (usize, ServerError)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .chunks(chunk)
+            .enumerate()
+            .map(|(index, names)| {
+                let prepared = prepared.clone();
+                scope.spawn(move || evaluate_some(prepared, names, index * chunk))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err((0, ServerError::Thread(std::io::Error::other("check thread panicked")))))
+            })
+            .collect()
+    });
+    match results.into_iter().filter_map(Result::err).min_by_key(|(position, _)| *position) {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
+    }
+}
+
+fn evaluate_some(
+    prepared: Arc<Prepared>,
+    names: &[&String],
+    first_position: usize,
+) -> Result<(), (usize, ServerError)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (first_position, ServerError::Thread(e)))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let services = ThreadServices::new(prepared.clone());
+        for (offset, name) in names.iter().enumerate() {
+            let Some(PreparedService::Worker(worker)) = prepared.services.get(name.as_str()) else { continue };
+            let service = WorkerService::new(worker.clone(), Rc::downgrade(&services));
+            if let Err(exception) = service.start().await {
+                return Err((
+                    first_position + offset,
+                    ServerError::WorkerStart { service: (*name).clone(), message: exception.to_string() },
+                ));
+            }
+        }
+        Ok(())
+    })
+}
