@@ -62,5 +62,5 @@ pub fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     define_lazy(ctx, &globals, GLOBALS)
 }
 
-#[cfg(test)]
-pub(crate) mod testing;
+#[doc(hidden)]
+pub mod testing;

@@ -508,22 +508,7 @@ mod tests {
     //! Cases from WPT `url/urlsearchparams-*.any.js`, with the output Node 20 prints unless a
     //! comment says why the spec answer differs.
 
-    use crate::testing::run_js;
-
-    /// Evaluates each JS expression in one isolate and compares `String(result)` (or
-    /// `threw <name>`) with the expected text.
-    fn check(cases: &[(&str, &str)]) {
-        let script: String = cases
-            .iter()
-            .map(|(js, _)| format!("r.push((() => {{ try {{ return String({js}); }} catch (e) {{ return 'threw ' + e.name; }} }})());\n"))
-            .collect();
-        let out = run_js(&format!("const r = [];\n{script}globalThis.result = r.join('\\u0001');"));
-        let got: Vec<&str> = out.split('\u{1}').collect();
-        assert_eq!(got.len(), cases.len(), "script output: {out}");
-        for ((js, want), got) in cases.iter().zip(got) {
-            assert_eq!(got, *want, "{js}");
-        }
-    }
+    use crate::testing::check_expressions as check;
 
     /// urlsearchparams-constructor.any.js: strings, sequences, records, another URLSearchParams, decoding
     #[test]

@@ -6,45 +6,7 @@
 //! with multi-byte characters split across chunks, astral characters, `encodeInto` with small
 //! buffers and views, lone surrogates, and every `BufferSource` shape.
 
-use nanod_js::{Isolate, IsolateLimits};
-
-/// Runs `script` in a fresh isolate with every web global installed; returns
-/// `String(globalThis.result)` (a copy of the crate's private `testing::run_js`).
-fn run_js(script: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
-        let isolate = Isolate::new("encoding-test", None, IsolateLimits::default()).expect("isolate");
-        isolate.enter(|ctx| {
-            nanod_web::install_globals(&ctx).expect("globals");
-            if ctx.eval::<(), _>(script).is_err() {
-                let e = nanod_js::JsException::from_value(&ctx, ctx.catch());
-                ctx.globals().set("result", format!("threw {e}")).expect("set");
-            }
-            let v: rquickjs::Value = ctx.globals().get("result").expect("result");
-            let s: rquickjs::Coerced<String> = v.get().expect("string");
-            s.0
-        })
-    })
-}
-
-/// Evaluates every expression in one isolate and compares each result with the expected text.
-fn check(cases: &[(&str, &str)]) {
-    let script: String = cases
-        .iter()
-        .map(|(js, _)| {
-            format!(
-                "r.push((() => {{ try {{ return String({js}); }} catch (e) {{ return 'threw ' + e.name; }} }})());\n"
-            )
-        })
-        .collect();
-    let out = run_js(&format!("const r = [];\n{script}globalThis.result = r.join('\\u0001');"));
-    let got: Vec<&str> = out.split('\u{1}').collect();
-    assert_eq!(got.len(), cases.len(), "script output: {out}");
-    for ((js, want), got) in cases.iter().zip(got) {
-        assert_eq!(got, *want, "{js}");
-    }
-}
+use nanod_web::testing::check_expressions as check;
 
 #[test]
 fn text_encoder() {

@@ -12,33 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use nanod_js::{Isolate, IsolateLimits};
+use nanod_web::testing::run_js_with as run_js;
 
 /// Cases known to fail, by the id the harness prints, each with a reason.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[];
-
-/// Runs `script` in a fresh isolate with every web global installed and the given string
-/// globals set; returns `String(globalThis.result)`.
-fn run_js(script: &str, inputs: &[(&str, String)]) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
-        let isolate = Isolate::new("wpt-url", None, IsolateLimits::default()).expect("isolate");
-        isolate.enter(|ctx| {
-            nanod_web::install_globals(&ctx).expect("globals");
-            for (name, value) in inputs {
-                ctx.globals().set(*name, value.as_str()).expect("set input");
-            }
-            if ctx.eval::<(), _>(script).is_err() {
-                let e = nanod_js::JsException::from_value(&ctx, ctx.catch());
-                ctx.globals().set("result", format!("threw {e}")).expect("set");
-            }
-            let v: rquickjs::Value = ctx.globals().get("result").expect("result");
-            let s: rquickjs::Coerced<String> = v.get().expect("string");
-            s.0
-        })
-    })
-}
 
 fn conformance_file(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/wpt/url").join(name);
