@@ -46,6 +46,12 @@ struct Inner {
     /// Promises rejected with no handler yet; reported after the job queue drains, unless a
     /// handler was attached meanwhile.
     unhandled: RefCell<Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>>,
+    /// Outstanding work that can settle a promise later: spawned Rust futures, live timers,
+    /// body pumps. See [`OpGuard`].
+    ops: Cell<usize>,
+    /// Pending `await_value`s, failed as hung when the isolate goes quiescent (no `ops`).
+    waiters: RefCell<HashMap<u32, Box<dyn FnOnce()>>>,
+    next_waiter: Cell<u32>,
     context: Context,
     runtime: Runtime,
     name: Rc<str>,
@@ -73,6 +79,9 @@ impl Isolate {
         let inner = Rc::new(Inner {
             parked: Parked::default(),
             unhandled: RefCell::new(Vec::new()),
+            ops: Cell::new(0),
+            waiters: RefCell::new(HashMap::new()),
+            next_waiter: Cell::new(0),
             context,
             runtime,
             name: worker_name,
@@ -127,6 +136,7 @@ impl Isolate {
                 }
             }
         }
+        self.fail_hung_waiters();
         let unhandled = std::mem::take(&mut *self.0.unhandled.borrow_mut());
         if !unhandled.is_empty() {
             self.0.context.with(|ctx| {
@@ -138,6 +148,36 @@ impl Isolate {
                 }
             });
         }
+    }
+
+    /// When nothing outstanding can settle a promise any more, every value still awaited from
+    /// Rust never will be: its waiter is told so (workerd's "hung" detection, per isolate).
+    fn fail_hung_waiters(&self) {
+        if self.0.ops.get() != 0 || self.0.waiters.borrow().is_empty() {
+            return;
+        }
+        let hung: Vec<_> = self.0.waiters.borrow_mut().drain().map(|(_, fail)| fail).collect();
+        for fail in hung {
+            fail();
+        }
+    }
+
+    /// Marks work in progress that may settle promises later; the isolate is not quiescent
+    /// until the guard is dropped.
+    pub fn begin_op(&self) -> OpGuard {
+        self.0.ops.set(self.0.ops.get() + 1);
+        OpGuard(self.downgrade())
+    }
+
+    fn watch(&self, fail: Box<dyn FnOnce()>) -> u32 {
+        let key = self.0.next_waiter.get();
+        self.0.next_waiter.set(key.wrapping_add(1));
+        self.0.waiters.borrow_mut().insert(key, fail);
+        key
+    }
+
+    fn unwatch(&self, key: u32) {
+        self.0.waiters.borrow_mut().remove(&key);
     }
 
     /// Bytes the QuickJS heap holds now.
@@ -175,6 +215,21 @@ impl Isolate {
         saved.restore(ctx).ok()
     }
 }
+
+/// Outstanding work in an isolate (see [`Isolate::begin_op`]); dropping it ends the work.
+pub struct OpGuard(WeakIsolate);
+
+impl Drop for OpGuard {
+    fn drop(&mut self) {
+        if let Some(isolate) = self.0.upgrade() {
+            isolate.0.ops.set(isolate.0.ops.get().saturating_sub(1));
+        }
+    }
+}
+
+/// The message of a request whose promise can never settle.
+pub const HUNG: &str =
+    "The script will never generate a response: it is waiting on a promise that nothing in its isolate can settle.";
 
 impl WeakIsolate {
     pub fn upgrade(&self) -> Option<Isolate> {
@@ -232,12 +287,28 @@ pub fn await_value<'js, T: 'static>(
     }
     let tx = Rc::new(RefCell::new(Some(tx)));
     let tx_err = tx.clone();
+    let tx_hung = tx.clone();
+    let isolate = Isolate::from_ctx(ctx);
+    let waiter = isolate.as_ref().map(|isolate| {
+        isolate.watch(Box::new(move || {
+            if let Some(tx) = tx_hung.borrow_mut().take() {
+                let _ = tx.send(Err(JsException::error(HUNG)));
+            }
+        }))
+    });
+    let unwatch = move |ctx: &Ctx<'js>| {
+        if let (Some(key), Some(isolate)) = (waiter, Isolate::from_ctx(ctx)) {
+            isolate.unwatch(key);
+        }
+    };
     let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>, v: Value<'js>| {
+        unwatch(&ctx);
         if let Some(tx) = tx.borrow_mut().take() {
             let _ = tx.send(convert(&ctx, v));
         }
     });
     let on_rejected = Function::new(ctx.clone(), move |ctx: Ctx<'js>, reason: Value<'js>| {
+        unwatch(&ctx);
         if let Some(tx) = tx_err.borrow_mut().take() {
             let _ = tx.send(Err(JsException::from_value(&ctx, reason)));
         }
@@ -267,8 +338,12 @@ where
     resolvers.set(1, reject)?;
     let key = isolate.park(ctx, resolvers.into_value());
     let weak = isolate.downgrade();
+    let op = isolate.begin_op();
     tokio::task::spawn_local(async move {
         let outcome = future.await;
+        // The work is done before its result reaches JS, so the isolate can go quiescent
+        // during the settling `enter` if JS starts nothing new.
+        drop(op);
         if let Some(isolate) = weak.upgrade() {
             isolate.enter(|ctx| settle_parked(&isolate, &ctx, key, outcome));
         }
@@ -315,6 +390,34 @@ mod tests {
             tokio::task::yield_now().await;
             let out: String = isolate.enter(|ctx| ctx.globals().get("out").unwrap());
             assert_eq!(out, "done");
+        });
+    }
+
+    #[test]
+    fn a_promise_nothing_can_settle_is_reported_hung() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let isolate = Isolate::new("t", None, IsolateLimits::default()).unwrap();
+            let hung = isolate.enter(|ctx| {
+                let p: Value = ctx.eval("new Promise(() => {})").unwrap();
+                await_value(&ctx, p, |_, _| Ok(()))
+            });
+            assert_eq!(hung.await.unwrap().unwrap_err().message, HUNG);
+
+            // Outstanding work (here a Rust future) keeps the isolate from being quiescent.
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let later = isolate.enter(|ctx| {
+                let pending = spawn_promise(&ctx, async move {
+                    let _ = rx.await;
+                    Ok::<_, JsException>("settled".to_owned())
+                })
+                .unwrap();
+                await_value(&ctx, pending.into_value(), |_, v| Ok(v.as_string().and_then(|s| s.to_string().ok())))
+            });
+            tokio::task::yield_now().await;
+            tx.send(()).unwrap();
+            assert_eq!(later.await.unwrap().unwrap().as_deref(), Some("settled"));
         });
     }
 }

@@ -21,5 +21,5 @@ pub mod loader;
 pub mod timers;
 
 pub use exception::JsException;
-pub use isolate::{await_value, spawn_promise, Isolate, IsolateLimits, Settle, WeakIsolate};
+pub use isolate::{await_value, spawn_promise, Isolate, IsolateLimits, OpGuard, Settle, WeakIsolate, HUNG};
 pub use rquickjs;

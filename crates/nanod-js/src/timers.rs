@@ -60,10 +60,16 @@ pub fn set_timer<'js>(
     }
     let parked = isolate.park(ctx, saved.into_value());
     let weak = isolate.downgrade();
+    // A live timer can settle promises later: the isolate is not quiescent while it lives.
+    let mut op = Some(isolate.begin_op());
     let task = tokio::task::spawn_local(async move {
         let mut next = tokio::time::Instant::now() + delay;
         loop {
             tokio::time::sleep_until(next).await;
+            if !repeat {
+                // A one-shot timer is over once its callback starts.
+                drop(op.take());
+            }
             let Some(isolate) = weak.upgrade() else { return };
             let keep_going = isolate.enter(|ctx| fire(&isolate, &ctx, id, parked, repeat));
             if !keep_going {

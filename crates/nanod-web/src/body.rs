@@ -425,7 +425,9 @@ fn pump<'js>(ctx: &Ctx<'js>, stream: Object<'js>) -> rquickjs::Result<Body> {
     let key = isolate.park(ctx, reader.into_value());
     let (tx, body) = Body::channel(1);
     let weak = isolate.downgrade();
+    let op = isolate.begin_op();
     tokio::task::spawn_local(async move {
+        let _op = op;
         loop {
             let Some(isolate) = weak.upgrade() else { return };
             let next = isolate.enter(|ctx| {

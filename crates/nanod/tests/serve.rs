@@ -219,6 +219,9 @@ const config :Workerd.Config = (
     if (path === "/throw") throw new TypeError("thrown on purpose");
     if (path === "/reject") return Promise.reject(new RangeError("rejected on purpose"));
     if (path === "/not-a-response") return "just a string";
+    if (path === "/hang-dropped") return new Promise(() => {});
+    if (path === "/hang-kept") { globalThis.kept = new Promise(() => {}); return globalThis.kept; }
+    if (path === "/slow-but-fine") { await new Promise((r) => setTimeout(r, 50)); return new Response("fine after a timer"); }
     if (path === "/callee-throws") return env.THROWS.fetch("http://throws/");
     if (path === "/no-fetch") return env.NO_FETCH.fetch("http://nofetch/");
     if (path === "/fine") return env.FINE.fetch("http://fine/");
@@ -230,12 +233,13 @@ const config :Workerd.Config = (
 };"#,
     );
     let server = Server::start(&config, &["--threads", "1"]);
-    for path in ["/throw", "/reject", "/not-a-response", "/callee-throws", "/no-fetch"] {
+    for path in ["/throw", "/reject", "/not-a-response", "/callee-throws", "/no-fetch", "/hang-dropped", "/hang-kept"] {
         let response = server.get(path);
         assert_eq!((response.status, response.text().as_str()), (500, "Internal Server Error"), "{path}");
         assert_eq!(server.get("/").text(), "ok", "the next request after {path} is served normally");
     }
     assert_eq!(server.get("/fine").text(), "fine", "other Workers are unaffected");
+    assert_eq!(server.get("/slow-but-fine").text(), "fine after a timer", "a pending timer is not a hang");
     assert_eq!(server.get("/catch").text(), "caught RangeError: callee threw");
     let log = server.wait_for_stderr("not a Response");
     assert!(log.contains("main: Uncaught TypeError: thrown on purpose"), "{log}");
@@ -244,6 +248,7 @@ const config :Workerd.Config = (
     assert!(log.contains("main: Uncaught RangeError: callee threw"), "{log}");
     assert!(log.contains("main: Uncaught Error: Handler does not export a fetch() function."), "{log}");
     assert!(log.contains("did not resolve to 'Response'"), "{log}");
+    assert!(log.contains("main: Uncaught Error: The script will never generate a response"), "{log}");
 }
 
 #[test]

@@ -139,8 +139,11 @@ fn execution_context<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
         let settled = await_value(&ctx, promise, |_, _| Ok(()));
         let name = Isolate::from_ctx(&ctx).map(|i| i.name().to_owned()).unwrap_or_default();
         tokio::task::spawn_local(async move {
-            if let Ok(Err(exception)) = settled.await {
-                eprintln!("{name}: Uncaught (in waitUntil) {exception}");
+            match settled.await {
+                // Work that can never finish is simply dropped, as in workerd.
+                Ok(Err(exception)) if exception.message == nanod_js::HUNG => {}
+                Ok(Err(exception)) => eprintln!("{name}: Uncaught (in waitUntil) {exception}"),
+                _ => {}
             }
         });
     })?
