@@ -8,16 +8,25 @@
 //! This crate opens no socket and no file. Outbound requests leave an isolate only through a
 //! [`fetcher::FetchTarget`] handed in by the embedder.
 
+pub mod abort;
+pub mod blob;
 pub mod body;
 pub mod buffer_source;
 pub mod console;
+pub mod crypto;
 pub mod encoding;
+pub mod event;
+pub mod event_target;
 pub mod fetcher;
+pub mod file;
+pub mod form_data;
 pub mod glue;
 pub mod headers;
+pub mod navigator;
 pub mod request;
 pub mod response;
 pub mod streams;
+pub mod structured_clone;
 pub mod timers;
 pub mod url;
 pub mod url_search_params;
@@ -35,6 +44,7 @@ pub const FUNCTIONS: &[(&str, Install)] = &[
     ("clearInterval", timers::install_clear_timer),
     ("queueMicrotask", timers::install_queue_microtask),
     ("fetch", fetcher::install_fetch),
+    ("structuredClone", structured_clone::install),
 ];
 
 /// Globals that are classes or objects: installed lazily, on first read.
@@ -51,6 +61,18 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("URLSearchParams", url_search_params::install),
     ("TextEncoder", encoding::install_text_encoder),
     ("TextDecoder", encoding::install_text_decoder),
+    ("Event", event::install_event),
+    ("CustomEvent", event::install_custom_event),
+    ("EventTarget", event_target::install),
+    ("AbortController", abort::install_abort_controller),
+    ("AbortSignal", abort::install_abort_signal),
+    ("navigator", navigator::install),
+    ("crypto", crypto::install_crypto),
+    ("CryptoKey", crypto::install_crypto_key),
+    ("SubtleCrypto", crypto::install_subtle_crypto),
+    ("Blob", blob::install),
+    ("File", file::install),
+    ("FormData", form_data::install),
 ];
 
 /// Installs every web global on the isolate's global object ([`GLOBALS`] lazily).
