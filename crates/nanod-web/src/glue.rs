@@ -21,7 +21,7 @@ pub struct Glue {
 }
 
 impl Glue {
-    const fn new(name: &'static str, source: &'static str) -> Glue {
+    pub const fn new(name: &'static str, source: &'static str) -> Glue {
         Glue { name, source, compiled: OnceLock::new() }
     }
 

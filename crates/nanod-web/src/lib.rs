@@ -12,6 +12,7 @@ pub mod abort;
 pub mod blob;
 pub mod body;
 pub mod buffer_source;
+pub mod compression;
 pub mod console;
 pub mod crypto;
 pub mod encoding;
@@ -57,6 +58,10 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("ReadableStreamDefaultReader", streams::install_reader),
     ("WritableStream", streams::install_writable_stream),
     ("TransformStream", streams::install_transform_stream),
+    ("TextEncoderStream", streams::install_text_encoder_stream),
+    ("TextDecoderStream", streams::install_text_decoder_stream),
+    ("CompressionStream", compression::install_compression_stream),
+    ("DecompressionStream", compression::install_decompression_stream),
     ("URL", url::install),
     ("URLSearchParams", url_search_params::install),
     ("TextEncoder", encoding::install_text_encoder),

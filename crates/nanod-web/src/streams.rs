@@ -3,9 +3,11 @@
 //! The classes themselves are JS glue (`js/streams.js`, see its header for what is covered);
 //! this module only exposes them lazily. Moving bodies between Rust and streams is in `body`.
 
-use rquickjs::{Ctx, Value};
+use rquickjs::{Ctx, Function, Object, Value};
 
-use crate::glue::{namespace, STREAMS};
+use crate::glue::{namespace, Glue, STREAMS};
+
+static ENCODING_STREAMS: Glue = Glue::new("nanod:encoding-streams", include_str!("js/encoding_streams.js"));
 
 fn export<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
     namespace(ctx, &STREAMS)?.get(name)
@@ -24,6 +26,21 @@ pub fn install_transform_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'
     export(ctx, "TransformStream")
 }
 
+fn encoding_stream_classes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    let make: Function = crate::glue::function(ctx, &ENCODING_STREAMS, "makeClasses")?;
+    let encoder = crate::encoding::install_text_encoder(ctx)?;
+    let decoder = crate::encoding::install_text_decoder(ctx)?;
+    make.call((install_transform_stream(ctx)?, encoder, decoder))
+}
+
+pub fn install_text_encoder_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    encoding_stream_classes(ctx)?.get("TextEncoderStream")
+}
+
+pub fn install_text_decoder_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    encoding_stream_classes(ctx)?.get("TextDecoderStream")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::run_js;
@@ -40,5 +57,44 @@ mod tests {
                })().catch(e => globalThis.result = "threw " + e);"#,
         );
         assert_eq!(out, "AB");
+    }
+
+    /// Expected values from Node 20 running the same code, except that Node throws a plain
+    /// `Error` for corrupt, truncated and trailing compressed data where workerd (and the spec)
+    /// throw `TypeError`: these match workerd.
+    #[test]
+    fn encoding_and_compression_streams() {
+        let out = run_js(
+            r#"(async () => {
+                 const collect = async (readable) => { const parts = []; for await (const c of readable) parts.push(c); return parts; };
+                 const bytes = (parts) => { const all = []; for (const p of parts) all.push(...p); return new Uint8Array(all); };
+                 const r = [];
+                 // A surrogate pair split across chunks, and a lone high surrogate at the end.
+                 const enc = ReadableStream.from(["a\uD83D", "\uDE00b", "\uD800"]).pipeThrough(new TextEncoderStream());
+                 r.push([...bytes(await collect(enc))].join("."));
+                 // A multi-byte character split across chunks.
+                 const euro = new TextEncoder().encode("x€y");
+                 const dec = ReadableStream.from([euro.slice(0, 2), euro.slice(2)]).pipeThrough(new TextDecoderStream());
+                 r.push((await collect(dec)).join("|"));
+                 const t = new TextDecoderStream("utf-16le", { fatal: true });
+                 r.push(t.encoding, t.fatal, t.ignoreBOM);
+                 for (const format of ["gzip", "deflate", "deflate-raw"]) {
+                   const input = new TextEncoder().encode("hello hello hello hello ".repeat(50));
+                   const packed = bytes(await collect(ReadableStream.from([input.slice(0, 100), input.slice(100)]).pipeThrough(new CompressionStream(format))));
+                   const unpacked = bytes(await collect(ReadableStream.from([packed.slice(0, 7), packed.slice(7)]).pipeThrough(new DecompressionStream(format))));
+                   r.push(format, packed.length < input.length, new TextDecoder().decode(unpacked) === new TextDecoder().decode(input));
+                 }
+                 try { new CompressionStream("brotli"); } catch (e) { r.push(e.name); }
+                 try { await collect(ReadableStream.from([new Uint8Array([1, 2, 3, 4])]).pipeThrough(new DecompressionStream("gzip"))); } catch (e) { r.push(e.name); }
+                 const gz = bytes(await collect(ReadableStream.from([new Uint8Array([65])]).pipeThrough(new CompressionStream("gzip"))));
+                 try { await collect(ReadableStream.from([gz.slice(0, gz.length - 3)]).pipeThrough(new DecompressionStream("gzip"))); } catch (e) { r.push("truncated " + e.name); }
+                 try { await collect(ReadableStream.from([new Uint8Array([...gz, 1, 2])]).pipeThrough(new DecompressionStream("gzip"))); } catch (e) { r.push("trailing " + e.name); }
+                 globalThis.result = JSON.stringify(r);
+               })().catch((e) => globalThis.result = "threw " + e + e.stack);"#,
+        );
+        assert_eq!(
+            out,
+            r#"["97.240.159.152.128.98.239.191.189","x|€y","utf-16le",true,false,"gzip",true,true,"deflate",true,true,"deflate-raw",true,true,"TypeError","TypeError","truncated TypeError","trailing TypeError"]"#
+        );
     }
 }

@@ -484,13 +484,18 @@ export class WritableStreamDefaultWriter {
 export class TransformStreamDefaultController {
   #readable;
   #onTerminate;
-  constructor(key, readable, onTerminate) {
+  #onEnqueue;
+  constructor(key, readable, onTerminate, onEnqueue) {
     if (key !== kStream) throw new TypeError("Illegal constructor");
     this.#readable = readable;
     this.#onTerminate = onTerminate;
+    this.#onEnqueue = onEnqueue;
   }
   get desiredSize() { return this.#readable._desiredSize(); }
-  enqueue(chunk) { this.#readable._enqueue(chunk); }
+  enqueue(chunk) {
+    this.#readable._enqueue(chunk);
+    this.#onEnqueue();
+  }
   error(e) { this.#readable._error(e); this.#onTerminate(e); }
   terminate() {
     if (this.#readable._state === "readable" && !this.#readable._closeRequested) this.#readable._requestClose();
@@ -503,25 +508,35 @@ export class TransformStream {
   #writable;
   constructor(transformer = undefined, writableStrategy = undefined, readableStrategy = undefined) {
     const t = transformer || {};
-    let controller;
     let writable;
-    let backpressure = deferred();
+    // Backpressure (Streams §6.4): set when an enqueue fills the readable side, cleared when
+    // it pulls. A transform that enqueues nothing leaves it clear, so the next write proceeds.
+    let backpressure = true;
+    let backpressureCleared = deferred();
+    const setBackpressure = (on) => {
+      if (backpressure === on) return;
+      backpressure = on;
+      if (on) backpressureCleared = deferred(); else backpressureCleared.resolve();
+    };
     const readable = new ReadableStream({
-      pull() { backpressure.resolve(); },
+      pull() { setBackpressure(false); },
       cancel(reason) { writable._error(reason); },
     }, readableStrategy || { highWaterMark: 0 });
-    controller = new TransformStreamDefaultController(kStream, readable, (e) => writable._error(e));
+    const controller = new TransformStreamDefaultController(kStream, readable, (e) => writable._error(e), () => {
+      if (readable._desiredSize() <= 0) setBackpressure(true);
+    });
     writable = new WritableStream({
       start: () => (t.start ? t.start.call(t, controller) : undefined),
       write: (chunk) => {
-        const wait = readable._desiredSize() > 0 ? resolved() : backpressure.promise;
-        return wait.then(() => {
-          backpressure = deferred();
-          if (readable._desiredSize() > 0) backpressure.resolve();
-          return t.transform ? t.transform.call(t, chunk, controller) : controller.enqueue(chunk);
-        });
+        const wait = backpressure ? backpressureCleared.promise : resolved();
+        return wait.then(() => (t.transform ? t.transform.call(t, chunk, controller) : controller.enqueue(chunk)))
+          .catch((e) => {
+            // A failed transform errors both sides, so readers see the error instead of waiting.
+            readable._error(e);
+            throw e;
+          });
       },
-      close: () => resolved(t.flush ? t.flush.call(t, controller) : undefined).then(() => {
+      close: () => resolved().then(() => (t.flush ? t.flush.call(t, controller) : undefined)).then(() => {
         if (readable._state === "readable" && !readable._closeRequested) readable._requestClose();
       }, (e) => { readable._error(e); throw e; }),
       abort: (reason) => { readable._error(reason); },
