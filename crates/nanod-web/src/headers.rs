@@ -207,9 +207,13 @@ impl Headers {
         Ok(())
     }
 
-    pub fn get<'js>(&self, ctx: Ctx<'js>, name: Value<'js>) -> rquickjs::Result<Option<String>> {
+    /// The combined value, or `null` (not `undefined`) when absent.
+    pub fn get<'js>(&self, ctx: Ctx<'js>, name: Value<'js>) -> rquickjs::Result<Value<'js>> {
         let name = header_name(&ctx, name)?;
-        Ok(self.combined(&name))
+        match self.combined(&name) {
+            Some(value) => rquickjs::String::from_str(ctx, &value).map(|s| s.into_value()),
+            None => Ok(Value::new_null(ctx)),
+        }
     }
 
     pub fn has<'js>(&self, ctx: Ctx<'js>, name: Value<'js>) -> rquickjs::Result<bool> {

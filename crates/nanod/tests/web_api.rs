@@ -1,0 +1,72 @@
+//! Web API families through the real binary, compared with Node 20.
+//!
+//! Each `tests/web/<family>.js` is a Worker whose `fetch` exercises one API family and answers
+//! with one line per check. `tests/web/<family>.expected` is what the same module answers under
+//! Node 20 (`node scripts/node-oracle.mjs tests/web/<family>.js`), edited only where workerd
+//! differs from Node, with the reason in a comment in the module. This test serves each module
+//! with nanod and compares the answer line by line.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Server, TestDir};
+
+fn check_family(family: &str) {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
+    let module = std::fs::read_to_string(web.join(format!("{family}.js"))).expect("module");
+    let expected = std::fs::read_to_string(web.join(format!("{family}.expected"))).expect("expected output");
+    let dir = TestDir::new(&format!("web-{family}"));
+    dir.write("w.js", &module);
+    let config = dir.write(
+        "config.capnp",
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = (modules = [(name = "w.js", esModule = embed "w.js")], compatibilityDate = "2024-09-01"))],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
+);"#,
+    );
+    let server = Server::start(&config, &["--threads", "1"]);
+    let response = server.get("/");
+    assert_eq!(response.status, 200, "{family}: {}\n{}", response.text(), server.stderr());
+    let got = response.text();
+    let mismatches: Vec<String> = expected
+        .lines()
+        .zip(got.lines())
+        .enumerate()
+        .filter(|(_, (want, got))| want != got)
+        .map(|(i, (want, got))| format!("line {}: want {want:?}\n         got  {got:?}", i + 1))
+        .collect();
+    assert!(mismatches.is_empty(), "{family}:\n{}", mismatches.join("\n"));
+    assert_eq!(expected.lines().count(), got.lines().count(), "{family}: line count\n{got}");
+}
+
+#[test]
+fn url() {
+    check_family("url");
+}
+
+#[test]
+fn headers() {
+    check_family("headers");
+}
+
+#[test]
+fn request_response() {
+    check_family("request_response");
+}
+
+#[test]
+fn streams() {
+    check_family("streams");
+}
+
+#[test]
+fn encoding() {
+    check_family("encoding");
+}
+
+#[test]
+fn timers() {
+    check_family("timers");
+}
