@@ -167,15 +167,16 @@ def kill_all():
 # ---------------------------------------------------------------- load
 
 
-def run_wrk(srv, seconds, path="/"):
+def run_wrk(srv, seconds, path="/", script=None):
     """Warm-up 1 s, then wrk -t2 -c50 for `seconds`; returns dict(rps, cpu_us, reqs, rss_kib)."""
     url = f"http://127.0.0.1:{srv.port}{path}"
-    subprocess.run(["wrk", "-t2", "-c50", "-d1s", url], capture_output=True, text=True)
+    extra = ["-s", script] if script else []
+    subprocess.run(["wrk", "-t2", "-c50", "-d1s"] + extra + [url], capture_output=True, text=True)
     if not srv.alive():
         problem(f"{srv.label}: died during warm-up: {srv.log_tail()}")
         return None
     c0 = cpu_ticks(srv.pid)
-    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s", url],
+    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s"] + extra + [url],
                          capture_output=True, text=True).stdout
     if not srv.alive():
         problem(f"{srv.label}: died during wrk run: {srv.log_tail()}")
@@ -200,6 +201,40 @@ def run_wrk(srv, seconds, path="/"):
     cpu_us = (c1 - c0) * 1e6 / CLK_TCK
     return {"rps": float(rps.group(1)), "cpu_us": cpu_us / reqs, "reqs": reqs,
             "rss_kib": rss_kib(srv.pid)}
+
+
+def stream_uploads(srv, mib=5, rounds=8):
+    """POSTs `rounds` bodies of `mib` MiB one after another, reading each echo fully, while a
+    thread samples the server's RSS every 5 ms. Returns dict(mb_s, idle_kib, peak_kib)."""
+    body = (b"abcdefghijklmnopqrstuvwxyz0123456789" * ((mib << 20) // 36 + 1))[: mib << 20]
+    want = body.upper()
+    idle = rss_kib(srv.pid)
+    peak = [idle]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(srv.pid) or 0)
+            time.sleep(0.005)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    start = time.time()
+    try:
+        for _ in range(rounds):
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+            c.request("POST", "/", body=body, headers={"Content-Type": "application/octet-stream"})
+            r = c.getresponse()
+            got = r.read()
+            c.close()
+            if r.status != 200 or got != want:
+                problem(f"{srv.label}: stream echo was wrong: status {r.status}, {len(got)} bytes")
+                return None
+    finally:
+        stop.set()
+        t.join()
+    elapsed = time.time() - start
+    return {"mb_s": rounds * mib / elapsed, "idle_kib": idle, "peak_kib": peak[0]}
 
 
 def touch_all(port, n, conns):
@@ -436,6 +471,45 @@ def main():
         out.append(f"| {f1(med['n'])} | {f1(med['wd'])} | {ratio(med['n'], med['wd'])} | "
                    f"{', '.join(f'{x:.0f}' for x in cold['n'])} | "
                    f"{', '.join(f'{x:.0f}' for x in cold['wd'])} |")
+        out.append("")
+
+        # ---------------- 5. JSON POST
+        cfg = gen.json_api(gdir)
+        script = os.path.join(os.path.dirname(cfg), "post.lua")
+        jres = {}
+        for key, label, argv in [("n2", f"nanod --threads {ncpu}", nanod(ncpu)), ("n1", "nanod --threads 1", nanod(1)),
+                                 ("wd", "workerd", workerd())]:
+            log(f"json: {label}, wrk {a.seconds}s")
+            s = serve(f"{label} json", argv, cfg)
+            jres[key] = run_wrk(s, a.seconds, script=script) if s else None
+            if s:
+                s.stop()
+        out.append(f"### 5. JSON POST (~1 KB parsed, transformed, serialized), wrk -t2 -c50 -d{a.seconds}s\n")
+        out.append("| server | requests/s | CPU µs/request | nanod / workerd (CPU) |")
+        out.append("|---|---:|---:|---:|")
+        for key, label in [("n2", f"nanod ({ncpu} threads)"), ("n1", "nanod (1 thread)"), ("wd", "workerd")]:
+            r = jres.get(key)
+            out.append(f"| {label} | {f0(get(r, 'rps'))} | {f1(get(r, 'cpu_us'))} | "
+                       f"{ratio(get(r, 'cpu_us'), get(jres.get('wd'), 'cpu_us'))} |")
+        out.append("")
+
+        # ---------------- 6. streaming through a TransformStream
+        cfg = gen.stream(gdir)
+        sres = {}
+        for key, label, argv in [("n1", "nanod --threads 1", nanod(1)), ("wd", "workerd", workerd())]:
+            log(f"stream: {label}, 8 × 5 MiB")
+            s = serve(f"{label} stream", argv, cfg)
+            sres[key] = stream_uploads(s) if s else None
+            if s:
+                s.stop()
+        out.append("### 6. 5 MiB request body → TransformStream → response, 8 uploads one after another\n")
+        out.append("| server | MB/s | RSS idle (MiB) | RSS peak during the stream (MiB) | peak − idle (MiB) |")
+        out.append("|---|---:|---:|---:|---:|")
+        for key, label in [("n1", "nanod (1 thread)"), ("wd", "workerd")]:
+            r = sres.get(key)
+            grow = None if r is None else r["peak_kib"] - r["idle_kib"]
+            out.append(f"| {label} | {f1(get(r, 'mb_s'))} | {f1(mib(get(r, 'idle_kib')))} | "
+                       f"{f1(mib(get(r, 'peak_kib')))} | {f1(mib(grow))} |")
         out.append("")
     finally:
         kill_all()

@@ -44,6 +44,39 @@ ROUTER_JS = """export default {
 """
 
 
+# ~1 KB of JSON in, parsed, transformed, serialized back out.
+JSON_JS = """export default {
+  async fetch(request, env, ctx) {
+    const order = await request.json();
+    const items = order.items.map((item) => ({ ...item, total: item.price * item.qty }));
+    const sum = items.reduce((acc, item) => acc + item.total, 0);
+    return Response.json({ id: order.id, customer: order.customer, items, sum, count: items.length });
+  },
+};
+"""
+
+# The request body streams through a TransformStream into the response (never whole in memory).
+STREAM_JS = """export default {
+  fetch(request, env, ctx) {
+    const upper = new TransformStream({
+      transform(chunk, controller) {
+        for (let i = 0; i < chunk.length; i++) if (chunk[i] >= 97 && chunk[i] <= 122) chunk[i] -= 32;
+        controller.enqueue(chunk);
+      },
+    });
+    return new Response(request.body.pipeThrough(upper));
+  },
+};
+"""
+
+
+def json_body():
+    """A ~1 KB order document."""
+    import json
+    items = [{"sku": f"SKU-{i:04d}", "name": f"item number {i}", "price": 3 + i, "qty": 1 + i % 4} for i in range(14)]
+    return json.dumps({"id": 12345, "customer": {"name": "Ada", "email": "ada@example.com"}, "items": items})
+
+
 def _write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -101,4 +134,25 @@ def many(root, n):
         services.append((f"w{i}", _worker("leaf.js", [f'(name = "ID", text = "{i}")'])))
     path = os.path.join(d, "config.capnp")
     _write(path, _config(services, "router"))
+    return path
+
+
+def json_api(root):
+    d = os.path.join(root, "json")
+    os.makedirs(d, exist_ok=True)
+    _write(os.path.join(d, "json.js"), JSON_JS)
+    body = json_body().replace("\\", "\\\\").replace('"', '\\"')
+    _write(os.path.join(d, "post.lua"),
+           f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
+    path = os.path.join(d, "config.capnp")
+    _write(path, _config([("main", _worker("json.js"))], "main"))
+    return path
+
+
+def stream(root):
+    d = os.path.join(root, "stream")
+    os.makedirs(d, exist_ok=True)
+    _write(os.path.join(d, "stream.js"), STREAM_JS)
+    path = os.path.join(d, "config.capnp")
+    _write(path, _config([("main", _worker("stream.js"))], "main"))
     return path
