@@ -98,3 +98,51 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod byte_stream_tests {
+    use crate::testing::run_js;
+
+    #[test]
+    fn byob_reads_byob_requests_and_tee() {
+        let out = run_js(
+            r#"(async () => {
+                 const r = [];
+                 const s = new ReadableStream({ type: "bytes", start(c) { c.enqueue(new Uint8Array([1, 2, 3, 4, 5])); c.close(); } });
+                 const reader = s.getReader({ mode: "byob" });
+                 const a = await reader.read(new Uint8Array(2));
+                 const b = await reader.read(new Uint8Array(8));
+                 const c = await reader.read(new Uint8Array(2));
+                 r.push(JSON.stringify([[...a.value], a.done, [...b.value], b.done, [...c.value], c.done]));
+                 let n = 0;
+                 const pulled = new ReadableStream({
+                   type: "bytes", autoAllocateChunkSize: 16,
+                   pull(c) { const req = c.byobRequest; if (n++ >= 2) { c.close(); if (req) req.respond(0); return; } req.view[0] = 65 + n; req.respond(1); },
+                 });
+                 const got = []; for await (const chunk of pulled) got.push(...chunk);
+                 r.push(got.join());
+                 const [t1, t2] = new ReadableStream({ type: "bytes", start(c) { c.enqueue(new Uint8Array([1, 2, 3, 4])); c.close(); } }).tee();
+                 const t2reader = t2.getReader({ mode: "byob" });
+                 const tv = await t2reader.read(new Uint8Array(3));
+                 const all1 = []; for await (const chunk of t1) all1.push(...chunk);
+                 r.push(all1.join() + "/" + [...tv.value].join());
+                 const slow = new ReadableStream({ type: "bytes", start(c) { c.enqueue(new Uint8Array([1, 2])); setTimeout(() => { c.enqueue(new Uint8Array([3, 4])); c.close(); }, 5); } });
+                 const v = await slow.getReader({ mode: "byob" }).read(new Uint16Array(2), { min: 2 });
+                 r.push(v.value.constructor.name + ":" + v.value.length);
+                 const buf = new Uint8Array([9, 9]);
+                 const enq = new ReadableStream({ type: "bytes", start(c) { c.enqueue(buf); c.close(); } });
+                 r.push("detached after enqueue " + buf.byteLength);
+                 try { new ReadableStream({ start(c) {} }).getReader({ mode: "byob" }); } catch (e) { r.push(e.name); }
+                 const body = new Response("body bytes").body;
+                 const br = body.getReader({ mode: "byob" });
+                 const bv = await br.read(new Uint8Array(4));
+                 r.push("response body byob " + new TextDecoder().decode(bv.value));
+                 globalThis.result = r.join(" | ");
+               })().catch((e) => globalThis.result = "threw " + e + e.stack);"#,
+        );
+        assert_eq!(
+            out,
+            "[[1,2],false,[3,4,5],false,[],true] | 66,67 | 1,2,3,4/1,2,3 | Uint16Array:2 | detached after enqueue 0 | TypeError | response body byob body"
+        );
+    }
+}

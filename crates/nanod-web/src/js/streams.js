@@ -4,9 +4,11 @@
 // Compiled to bytecode once per process and evaluated in an isolate only when its code first
 // touches a stream. Internal state lives in `_`-prefixed fields (a later, native version will
 // hide it); controllers keep their stream in private fields.
-// Covered: default (non-byte) streams with count or size strategies, tee, pipeTo, pipeThrough,
-// async iteration, ReadableStream.from. Byte streams accept `type: "bytes"` but behave as
-// default streams (no BYOB readers yet).
+// Covered: default streams with count or size strategies; byte streams (`type: "bytes"`) with
+// ReadableByteStreamController, byobRequest, autoAllocateChunkSize and BYOB readers
+// (`read(view, { min })`); tee, pipeTo, pipeThrough, async iteration, ReadableStream.from.
+// Enqueued byte chunks and BYOB views are transferred (ArrayBuffer.prototype.transfer), as the
+// spec says, so the producer cannot change bytes a reader already has.
 
 const resolved = (v) => Promise.resolve(v);
 
@@ -45,6 +47,56 @@ export class ReadableStreamDefaultController {
   error(e) { this.#stream._error(e); }
 }
 
+export class ReadableStreamBYOBRequest {
+  #stream;
+  #pullInto;
+  constructor(key, stream, pullInto) {
+    if (key !== kStream) throw new TypeError("Illegal constructor");
+    this.#stream = stream;
+    this.#pullInto = pullInto;
+  }
+  get view() {
+    const p = this.#pullInto;
+    return p ? new Uint8Array(p.buffer, p.byteOffset + p.filled, p.byteLength - p.filled) : null;
+  }
+  respond(bytesWritten) {
+    if (!this.#pullInto) throw new TypeError("This BYOB request has already been responded to");
+    const n = Number(bytesWritten);
+    if (!Number.isInteger(n) || n < 0) throw new RangeError("bytesWritten must be a non-negative integer");
+    this.#stream._respond(this.#pullInto, n);
+    this.#pullInto = undefined;
+  }
+  respondWithNewView(view) {
+    if (!ArrayBuffer.isView(view)) throw new TypeError("respondWithNewView expects an ArrayBufferView");
+    const p = this.#pullInto;
+    if (!p) throw new TypeError("This BYOB request has already been responded to");
+    if (view.byteOffset !== p.byteOffset + p.filled) throw new RangeError("The view does not start where the request's view does");
+    p.buffer = view.buffer;
+    this.respond(view.byteLength);
+  }
+}
+
+export class ReadableByteStreamController {
+  #stream;
+  constructor(key, stream) {
+    if (key !== kStream) throw new TypeError("Illegal constructor");
+    this.#stream = stream;
+  }
+  get byobRequest() { return this.#stream._byobRequest(); }
+  get desiredSize() { return this.#stream._desiredSize(); }
+  enqueue(chunk) {
+    if (!ArrayBuffer.isView(chunk)) throw new TypeError("enqueue expects an ArrayBufferView");
+    if (chunk.byteLength === 0) throw new TypeError("Cannot enqueue an empty view");
+    if (chunk.buffer.detached) throw new TypeError("Cannot enqueue a view on a detached buffer");
+    const start = chunk.byteOffset;
+    const length = chunk.byteLength;
+    const buffer = chunk.buffer.transfer();
+    this.#stream._enqueue(new Uint8Array(buffer, start, length));
+  }
+  close() { this.#stream._requestClose(); }
+  error(e) { this.#stream._error(e); }
+}
+
 export class ReadableStream {
   // "readable" | "closed" | "errored"
   _state = "readable";
@@ -62,15 +114,31 @@ export class ReadableStream {
   _size;
   _hwm;
   _native = undefined;
+  // Byte streams only: BYOB reads (and auto-allocated default reads) waiting for bytes.
+  _bytes = false;
+  _pullIntos = [];
+  _autoAllocate = undefined;
+  _currentRequest = undefined;
 
   constructor(source = undefined, strategy = undefined) {
     if (source === null) throw new TypeError("Failed to construct 'ReadableStream': underlying source cannot be null");
     this._source = source || {};
-    this._size = sizeAlgorithm(strategy);
     const isBytes = this._source.type === "bytes";
     if (this._source.type !== undefined && !isBytes) throw new TypeError(`Invalid type: ${this._source.type}`);
+    this._bytes = isBytes;
+    if (isBytes) {
+      if (strategy && strategy.size !== undefined) throw new RangeError("A byte stream cannot have a size strategy");
+      this._size = (chunk) => chunk.byteLength;
+      const auto = this._source.autoAllocateChunkSize;
+      if (auto !== undefined) {
+        if (!Number.isInteger(auto) || auto <= 0) throw new TypeError("autoAllocateChunkSize must be a positive integer");
+        this._autoAllocate = auto;
+      }
+    } else {
+      this._size = sizeAlgorithm(strategy);
+    }
     this._hwm = highWaterMark(strategy, isBytes ? 0 : 1);
-    this._controller = new ReadableStreamDefaultController(kStream, this);
+    this._controller = isBytes ? new ReadableByteStreamController(kStream, this) : new ReadableStreamDefaultController(kStream, this);
     let startResult;
     try {
       startResult = this._source.start ? this._source.start.call(this._source, this._controller) : undefined;
@@ -93,7 +161,7 @@ export class ReadableStream {
   getReader(options = undefined) {
     const mode = options && options.mode;
     if (mode !== undefined && mode !== "byob") throw new TypeError(`Invalid mode: ${mode}`);
-    if (mode === "byob") throw new TypeError("BYOB readers are not supported yet");
+    if (mode === "byob") return new ReadableStreamBYOBReader(this);
     return new ReadableStreamDefaultReader(this);
   }
 
@@ -167,10 +235,12 @@ export class ReadableStream {
       reading = true;
       return reader.read().then(({ value, done }) => {
         reading = false;
-        for (const b of branches) {
-          if (b._state !== "readable" || b._closeRequested) continue;
-          if (done) b._controller.close(); else b._controller.enqueue(value);
-        }
+        branches.forEach((b, i) => {
+          if (b._state !== "readable" || b._closeRequested) return;
+          if (done) b._controller.close();
+          // Byte branches each get their own copy: enqueue transfers the buffer.
+          else b._controller.enqueue(this._bytes ? (i === 0 ? value.slice() : value) : value);
+        });
       }, (e) => {
         reading = false;
         for (const b of branches) b._error(e);
@@ -178,6 +248,7 @@ export class ReadableStream {
     };
     for (let i = 0; i < 2; i++) {
       branches.push(new ReadableStream({
+        type: this._bytes ? "bytes" : undefined,
         pull,
         cancel: (reason) => {
           reasons[i] = reason;
@@ -230,7 +301,24 @@ export class ReadableStream {
   _enqueue(chunk) {
     if (this._closeRequested || this._state !== "readable") throw new TypeError("Cannot enqueue into a closed stream");
     const reader = this._reader;
-    if (reader && reader._readRequests.length > 0) {
+    if (this._bytes && this._pullIntos.length > 0) {
+      // Bytes go into waiting BYOB views first; what does not fit is queued.
+      this._currentRequest = undefined;
+      let offset = 0;
+      while (offset < chunk.byteLength && this._pullIntos.length > 0) {
+        const p = this._pullIntos[0];
+        const n = Math.min(chunk.byteLength - offset, p.byteLength - p.filled);
+        new Uint8Array(p.buffer, p.byteOffset + p.filled, n).set(chunk.subarray(offset, offset + n));
+        p.filled += n;
+        offset += n;
+        if (!this._commitPullInto(p)) break;
+      }
+      if (offset < chunk.byteLength) {
+        const rest = chunk.subarray(offset);
+        this._queue.push([rest, rest.byteLength]);
+        this._queueSize += rest.byteLength;
+      }
+    } else if (reader && reader._readRequests.length > 0) {
       reader._readRequests.shift().resolve({ value: chunk, done: false });
     } else {
       let size;
@@ -250,6 +338,11 @@ export class ReadableStream {
   _close() {
     if (this._state !== "readable") return;
     this._state = "closed";
+    this._currentRequest = undefined;
+    for (const p of this._pullIntos.splice(0)) {
+      if (p.kind === "byob") p.request.resolve({ value: p.view(0), done: true });
+      else p.request.resolve({ value: undefined, done: true });
+    }
     const reader = this._reader;
     if (reader) {
       for (const r of reader._readRequests.splice(0)) r.resolve({ value: undefined, done: true });
@@ -263,6 +356,8 @@ export class ReadableStream {
     this._storedError = e;
     this._queue = [];
     this._queueSize = 0;
+    this._currentRequest = undefined;
+    for (const p of this._pullIntos.splice(0)) p.request.reject(e);
     const reader = this._reader;
     if (reader) {
       for (const r of reader._readRequests.splice(0)) r.reject(e);
@@ -294,14 +389,104 @@ export class ReadableStream {
       return resolved({ value: chunk, done: false });
     }
     const request = deferred();
-    this._reader._readRequests.push(request);
+    if (this._bytes && this._autoAllocate !== undefined) {
+      // A default read on an auto-allocating byte stream becomes a pull-into, so the source
+      // sees a byobRequest.
+      this._pullIntos.push(this._newPullInto(new ArrayBuffer(this._autoAllocate), 0, this._autoAllocate, 1, 1, Uint8Array, "default", request));
+    } else {
+      this._reader._readRequests.push(request);
+    }
     this._maybePull();
     return request.promise;
   }
 
+  _newPullInto(buffer, byteOffset, byteLength, elementSize, minFill, ctor, kind, request) {
+    const p = { buffer, byteOffset, byteLength, filled: 0, elementSize, minFill, ctor, kind, request };
+    p.view = (filled) => new ctor(p.buffer, p.byteOffset, filled / elementSize);
+    return p;
+  }
+
+  // Resolves the first pull-into if it has enough bytes; returns whether it did.
+  _commitPullInto(p) {
+    if (p.filled < p.minFill) return false;
+    const usable = p.filled - (p.filled % p.elementSize);
+    this._pullIntos.shift();
+    if (p.kind === "byob") p.request.resolve({ value: p.view(usable), done: false });
+    else p.request.resolve({ value: new Uint8Array(p.buffer, p.byteOffset, usable), done: false });
+    return true;
+  }
+
+  // A BYOB read into `view` (Streams §4.6): filled from the queue at once when possible.
+  _readInto(view, min) {
+    this._disturbed = true;
+    if (this._state === "errored") return Promise.reject(this._storedError);
+    const elementSize = view.BYTES_PER_ELEMENT || 1;
+    const ctor = view.constructor;
+    if (min * elementSize > view.byteLength) return Promise.reject(new RangeError("min is larger than the view"));
+    const byteOffset = view.byteOffset;
+    const byteLength = view.byteLength;
+    const buffer = view.buffer.transfer();
+    const request = deferred();
+    const p = this._newPullInto(buffer, byteOffset, byteLength, elementSize, min * elementSize, ctor, "byob", request);
+    if (this._state === "closed") {
+      request.resolve({ value: p.view(0), done: true });
+      return request.promise;
+    }
+    if (this._pullIntos.length === 0) {
+      while (this._queue.length > 0 && p.filled < p.byteLength) {
+        const [chunk] = this._queue[0];
+        const n = Math.min(chunk.byteLength, p.byteLength - p.filled);
+        new Uint8Array(p.buffer, p.byteOffset + p.filled, n).set(chunk.subarray(0, n));
+        p.filled += n;
+        this._queueSize -= n;
+        if (n === chunk.byteLength) this._queue.shift();
+        else this._queue[0] = [chunk.subarray(n), chunk.byteLength - n];
+      }
+      if (p.filled >= p.minFill && p.filled >= p.elementSize) {
+        const usable = p.filled - (p.filled % elementSize);
+        request.resolve({ value: p.view(usable), done: false });
+        if (this._closeRequested && this._queue.length === 0) this._close();
+        else this._maybePull();
+        return request.promise;
+      }
+      if (this._closeRequested) {
+        if (p.filled % elementSize !== 0) {
+          const e = new TypeError("Insufficient bytes to fill elements in the given buffer");
+          this._error(e);
+          return Promise.reject(e);
+        }
+        request.resolve({ value: p.view(p.filled), done: true });
+        this._close();
+        return request.promise;
+      }
+    }
+    this._pullIntos.push(p);
+    this._maybePull();
+    return request.promise;
+  }
+
+  _byobRequest() {
+    if (!this._bytes || this._pullIntos.length === 0) return null;
+    if (!this._currentRequest) this._currentRequest = new ReadableStreamBYOBRequest(kStream, this, this._pullIntos[0]);
+    return this._currentRequest;
+  }
+
+  _respond(p, bytesWritten) {
+    this._currentRequest = undefined;
+    if (this._state === "closed") {
+      if (bytesWritten !== 0) throw new TypeError("bytesWritten must be 0 for a closed stream");
+      return;
+    }
+    if (bytesWritten === 0) throw new TypeError("bytesWritten must be greater than 0");
+    if (p.filled + bytesWritten > p.byteLength) throw new RangeError("bytesWritten is larger than the view");
+    p.filled += bytesWritten;
+    if (this._commitPullInto(p)) this._maybePull();
+  }
+
   _maybePull() {
     if (!this._started || this._state !== "readable" || this._closeRequested) return;
-    const wanted = (this._reader && this._reader._readRequests.length > 0) || this._desiredSize() > 0;
+    const wanted = (this._reader && this._reader._readRequests.length > 0) || this._pullIntos.length > 0 ||
+      this._desiredSize() > 0;
     if (!wanted) return;
     if (this._pulling) { this._pullAgain = true; return; }
     const pull = this._source.pull;
@@ -351,6 +536,49 @@ export class ReadableStreamDefaultReader {
     this._stream = undefined;
   }
   get [Symbol.toStringTag]() { return "ReadableStreamDefaultReader"; }
+}
+
+export class ReadableStreamBYOBReader {
+  _stream;
+  _readRequests = [];
+  _closed = deferred();
+
+  constructor(stream) {
+    if (!(stream instanceof ReadableStream)) throw new TypeError("ReadableStreamBYOBReader expects a ReadableStream");
+    if (!stream._bytes) throw new TypeError("Cannot use a BYOB reader with a non-byte stream");
+    if (stream.locked) throw new TypeError("ReadableStream is locked");
+    this._stream = stream;
+    stream._reader = this;
+    if (stream._state === "closed") this._closed.resolve();
+    if (stream._state === "errored") { this._closed.reject(stream._storedError); this._closed.promise.catch(() => {}); }
+  }
+  get closed() { return this._closed.promise; }
+  read(view, options = undefined) {
+    if (!this._stream) return Promise.reject(new TypeError("This reader has been released"));
+    if (!ArrayBuffer.isView(view)) return Promise.reject(new TypeError("read() expects an ArrayBufferView"));
+    if (view.byteLength === 0) return Promise.reject(new TypeError("Cannot read into an empty view"));
+    if (view.buffer.detached) return Promise.reject(new TypeError("Cannot read into a detached buffer"));
+    const min = options && options.min !== undefined ? Number(options.min) : 1;
+    if (!Number.isInteger(min) || min <= 0) return Promise.reject(new TypeError("min must be a positive integer"));
+    return this._stream._readInto(view, min);
+  }
+  cancel(reason) {
+    if (!this._stream) return Promise.reject(new TypeError("This reader has been released"));
+    return this._stream._cancel(reason);
+  }
+  releaseLock() {
+    const stream = this._stream;
+    if (!stream) return;
+    const err = new TypeError("Reader was released");
+    for (const p of stream._pullIntos.splice(0)) p.request.reject(err);
+    stream._currentRequest = undefined;
+    this._closed = deferred();
+    this._closed.reject(err);
+    this._closed.promise.catch(() => {});
+    stream._reader = undefined;
+    this._stream = undefined;
+  }
+  get [Symbol.toStringTag]() { return "ReadableStreamBYOBReader"; }
 }
 
 export class WritableStreamDefaultController {
@@ -554,10 +782,13 @@ export class TransformStream {
 // A stream over a native body source: `source.read()` resolves to a Uint8Array or undefined
 // at the end; `source.cancel()` drops the body.
 export function fromNative(source) {
-  const stream = new ReadableStream({
+  let stream;
+  stream = new ReadableStream({
+    type: "bytes",
     pull(c) {
       return source.read().then((chunk) => {
-        if (chunk === undefined) c.close(); else c.enqueue(chunk);
+        // Chunks from Rust are fresh and owned by nobody else: no transfer needed.
+        if (chunk === undefined) c.close(); else stream._enqueue(chunk);
       });
     },
     cancel() { source.cancel(); },
