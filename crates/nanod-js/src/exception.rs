@@ -3,7 +3,7 @@
 //! Exceptions never cross runtimes as JS values: a callee isolate catches, keeps the name,
 //! message and stack here, and the caller re-creates an error of the same constructor name.
 
-use rquickjs::{Ctx, Object, Value};
+use rquickjs::{Ctx, FromJs, Object, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsException {
@@ -25,14 +25,20 @@ impl JsException {
     }
 
     /// Captures any thrown value. Non-Error values keep their string form as the message.
-    pub fn from_value<'js>(_ctx: &Ctx<'js>, value: Value<'js>) -> Self {
+    pub fn from_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Self {
         if let Some(obj) = value.as_object() {
             let name = obj.get::<_, Option<String>>("name").ok().flatten().unwrap_or_else(|| "Error".to_owned());
             let message = obj.get::<_, Option<String>>("message").ok().flatten().unwrap_or_default();
             let stack = obj.get::<_, Option<String>>("stack").ok().flatten().filter(|s| !s.is_empty());
             return JsException { name, message, stack };
         }
-        let message = value.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| format!("{value:?}"));
+        // A thrown primitive: its `String(value)` form, as engines print it.
+        let message = match value.as_string() {
+            Some(s) => s.to_string().unwrap_or_default(),
+            None => {
+                rquickjs::Coerced::<String>::from_js(ctx, value).map(|s| s.0).unwrap_or_else(|_| "exception".to_owned())
+            }
+        };
         JsException { name: "Uncaught".to_owned(), message, stack: None }
     }
 
@@ -80,3 +86,25 @@ impl std::fmt::Display for JsException {
 }
 
 impl std::error::Error for JsException {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thrown_primitives_read_as_engines_print_them() {
+        let runtime = rquickjs::Runtime::new().unwrap();
+        let context = rquickjs::Context::full(&runtime).unwrap();
+        context.with(|ctx| {
+            for (source, want) in [
+                ("null", "Uncaught null"),
+                ("42", "Uncaught 42"),
+                ("'text'", "Uncaught text"),
+                ("undefined", "Uncaught undefined"),
+            ] {
+                let value: Value = ctx.eval(source).unwrap();
+                assert_eq!(JsException::from_value(&ctx, value).to_string(), want);
+            }
+        });
+    }
+}
