@@ -11,11 +11,56 @@ pub struct JsException {
     pub name: String,
     pub message: String,
     pub stack: Option<String>,
+    /// Whether this is a `DOMException` (whose names, like `SyntaxError`, can clash with JS
+    /// error constructors).
+    pub dom: bool,
 }
 
+/// The error names WebIDL defines for `DOMException`.
+const DOM_EXCEPTION_NAMES: &[&str] = &[
+    "IndexSizeError",
+    "HierarchyRequestError",
+    "WrongDocumentError",
+    "InvalidCharacterError",
+    "NoModificationAllowedError",
+    "NotFoundError",
+    "NotSupportedError",
+    "InUseAttributeError",
+    "InvalidStateError",
+    "InvalidModificationError",
+    "NamespaceError",
+    "InvalidAccessError",
+    "TypeMismatchError",
+    "SecurityError",
+    "NetworkError",
+    "AbortError",
+    "URLMismatchError",
+    "QuotaExceededError",
+    "TimeoutError",
+    "InvalidNodeTypeError",
+    "DataCloneError",
+    "EncodingError",
+    "NotReadableError",
+    "UnknownError",
+    "ConstraintError",
+    "DataError",
+    "TransactionInactiveError",
+    "ReadOnlyError",
+    "VersionError",
+    "OperationError",
+    "NotAllowedError",
+];
+
 impl JsException {
+    /// An error of the JS constructor `name`; a WebIDL `DOMException` name makes a
+    /// `DOMException` (use [`JsException::dom`] for `SyntaxError` and other clashing names).
     pub fn new(name: &str, message: impl Into<String>) -> Self {
-        JsException { name: name.to_owned(), message: message.into(), stack: None }
+        let dom = DOM_EXCEPTION_NAMES.contains(&name);
+        JsException { name: name.to_owned(), message: message.into(), stack: None, dom }
+    }
+    /// A `DOMException` named `name`.
+    pub fn dom(name: &str, message: impl Into<String>) -> Self {
+        JsException { name: name.to_owned(), message: message.into(), stack: None, dom: true }
     }
     pub fn type_error(message: impl Into<String>) -> Self {
         Self::new("TypeError", message)
@@ -30,7 +75,9 @@ impl JsException {
             let name = obj.get::<_, Option<String>>("name").ok().flatten().unwrap_or_else(|| "Error".to_owned());
             let message = obj.get::<_, Option<String>>("message").ok().flatten().unwrap_or_default();
             let stack = obj.get::<_, Option<String>>("stack").ok().flatten().filter(|s| !s.is_empty());
-            return JsException { name, message, stack };
+            let dom =
+                ctx.globals().get::<_, rquickjs::Function>("DOMException").is_ok_and(|ctor| obj.is_instance_of(&ctor));
+            return JsException { name, message, stack, dom };
         }
         // A thrown primitive: its `String(value)` form, as engines print it.
         let message = match value.as_string() {
@@ -39,17 +86,18 @@ impl JsException {
                 rquickjs::Coerced::<String>::from_js(ctx, value).map(|s| s.0).unwrap_or_else(|_| "exception".to_owned())
             }
         };
-        JsException { name: "Uncaught".to_owned(), message, stack: None }
+        JsException { name: "Uncaught".to_owned(), message, stack: None, dom: false }
     }
 
     /// Re-creates the error in `ctx` with the same constructor (falling back to `Error`).
     pub fn to_value<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         let globals = ctx.globals();
-        let ctor: Option<rquickjs::Constructor> = globals.get(self.name.as_str()).ok();
-        let error: Object = match ctor {
-            Some(ctor) if self.name != "DOMException" => ctor.construct((self.message.as_str(),))?,
-            Some(ctor) => ctor.construct((self.message.as_str(), self.name.as_str()))?,
-            None => {
+        let dom_ctor = || globals.get::<_, rquickjs::Constructor>("DOMException").ok();
+        let ctor: Option<rquickjs::Constructor> = if self.dom { None } else { globals.get(self.name.as_str()).ok() };
+        let error: Object = match (ctor, self.dom.then(dom_ctor).flatten()) {
+            (_, Some(dom)) => dom.construct((self.message.as_str(), self.name.as_str()))?,
+            (Some(ctor), None) => ctor.construct((self.message.as_str(),))?,
+            (None, None) => {
                 let ctor: rquickjs::Constructor = globals.get("Error")?;
                 let e: Object = ctor.construct((self.message.as_str(),))?;
                 e.set("name", self.name.as_str())?;

@@ -6,6 +6,11 @@
 //! service binding passing a request on) keeps its Rust stream: no JS sees the bytes. A body
 //! JS produces as a `ReadableStream` is pumped into Rust chunk by chunk, one chunk in flight,
 //! so a slow reader holds back the JS producer.
+//!
+//! `blob()` types its Blob with the serialized MIME type of the `Content-Type` header (as
+//! workerd does, without lowercasing parameter values); `formData()` hands the bytes and that
+//! header to [`crate::form_data::from_body`]. A `Blob` or `FormData` body init is bytes up
+//! front, with the Blob's type or `multipart/form-data; boundary=...` as its content type.
 
 use std::cell::RefCell;
 use std::pin::Pin;
@@ -13,15 +18,24 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::HeaderValue;
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use nanod_js::{await_value, spawn_promise, Isolate, JsException, Settle};
 use rquickjs::class::{Trace, Tracer};
 use rquickjs::{Ctx, Function, JsLifetime, Object, Value};
 
+use crate::blob::Blob;
 use crate::buffer_source;
+use crate::form_data::FormData;
 use crate::glue::{self, STREAMS};
-use crate::webidl::type_error;
+use crate::headers::HeadersSlot;
+use crate::mime;
+use crate::webidl::{latin1_string, type_error};
+
+/// The content type a string body implies.
+const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
 
 /// Error of a body stream: the peer went away, or the producing JS failed.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -157,15 +171,25 @@ impl<'js> BodySlot<'js> {
     }
 
     /// Extracts a body from a `BodyInit` value; returns it with the content type it implies.
-    pub fn from_init(ctx: &Ctx<'js>, init: Value<'js>) -> rquickjs::Result<(BodySlot<'js>, Option<&'static str>)> {
+    pub fn from_init(ctx: &Ctx<'js>, init: Value<'js>) -> rquickjs::Result<(BodySlot<'js>, Option<HeaderValue>)> {
         if init.is_undefined() || init.is_null() {
             return Ok((BodySlot::Null, None));
         }
         if let Some(s) = init.as_string() {
-            return Ok((BodySlot::Bytes(Bytes::from(s.to_string()?)), Some("text/plain;charset=UTF-8")));
+            return Ok((BodySlot::Bytes(Bytes::from(s.to_string()?)), Some(HeaderValue::from_static(TEXT_PLAIN))));
+        }
+        if let Some(blob) = Blob::from_value(&init) {
+            let content_type = HeaderValue::from_str(blob.kind()).ok().filter(|v| !v.is_empty());
+            return Ok((BodySlot::Bytes(blob.data().clone()), content_type));
         }
         if let Some(bytes) = buffer_source::copy_bytes(ctx, &init)? {
             return Ok((BodySlot::Bytes(bytes), None));
+        }
+        if let Ok(form) = rquickjs::Class::<FormData>::from_value(&init) {
+            let boundary = crate::form_data::random_boundary();
+            let bytes = form.try_borrow()?.multipart(&boundary);
+            let content_type = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}")).ok();
+            return Ok((BodySlot::Bytes(bytes), content_type));
         }
         if let Some(obj) = init.as_object() {
             let readable: Function = glue::namespace(ctx, &STREAMS)?.get("ReadableStream")?;
@@ -177,12 +201,12 @@ impl<'js> BodySlot<'js> {
                 let text = crate::webidl::dom_string(ctx, init)?;
                 return Ok((
                     BodySlot::Bytes(Bytes::from(text)),
-                    Some("application/x-www-form-urlencoded;charset=UTF-8"),
+                    Some(HeaderValue::from_static("application/x-www-form-urlencoded;charset=UTF-8")),
                 ));
             }
         }
         let text = crate::webidl::dom_string(ctx, init)?;
-        Ok((BodySlot::Bytes(Bytes::from(text)), Some("text/plain;charset=UTF-8")))
+        Ok((BodySlot::Bytes(Bytes::from(text)), Some(HeaderValue::from_static(TEXT_PLAIN))))
     }
 
     pub fn is_null(&self) -> bool {
@@ -221,6 +245,17 @@ impl<'js> BodySlot<'js> {
 
     /// `text()`, `json()`, `arrayBuffer()`, `bytes()`: reads the whole body, marking it used.
     pub fn consume(&mut self, ctx: &Ctx<'js>, kind: ConsumeAs) -> rquickjs::Result<Value<'js>> {
+        self.consume_with(ctx, kind, None)
+    }
+
+    /// [`BodySlot::consume`] for the kinds that need the body's `Content-Type` (combined header
+    /// value): `blob()` and `formData()`.
+    pub fn consume_with(
+        &mut self,
+        ctx: &Ctx<'js>,
+        kind: ConsumeAs,
+        content_type: Option<String>,
+    ) -> rquickjs::Result<Value<'js>> {
         let body = match std::mem::replace(self, BodySlot::Used) {
             BodySlot::Used => {
                 let error = JsException::type_error("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
@@ -240,6 +275,7 @@ impl<'js> BodySlot<'js> {
                         return reject(ctx, error);
                     }
                     let chunks: rquickjs::Promise = glue::function(ctx, &STREAMS, "readAll")?.call((stream,))?;
+                    let finish_type = content_type.clone();
                     let finish = Function::new(ctx.clone(), move |ctx: Ctx<'js>, chunks: rquickjs::Array<'js>| {
                         let mut all = Vec::new();
                         for chunk in chunks.iter::<Value>() {
@@ -248,7 +284,7 @@ impl<'js> BodySlot<'js> {
                                 .ok_or_else(|| type_error(&ctx, "This ReadableStream did not return bytes."))?;
                             all.extend_from_slice(&bytes);
                         }
-                        Consumed { bytes: Bytes::from(all), kind }.settle(&ctx)
+                        Consumed { bytes: Bytes::from(all), kind, content_type: finish_type.clone() }.settle(&ctx)
                     })?;
                     let then: Function = chunks.get("then")?;
                     return then.call((rquickjs::function::This(chunks), finish));
@@ -256,13 +292,13 @@ impl<'js> BodySlot<'js> {
             }
         };
         let promise = match body {
-            Body::Empty => settled(ctx, Consumed { bytes: Bytes::new(), kind })?,
-            Body::Full(bytes) => settled(ctx, Consumed { bytes, kind })?,
+            Body::Empty => settled(ctx, Consumed { bytes: Bytes::new(), kind, content_type })?,
+            Body::Full(bytes) => settled(ctx, Consumed { bytes, kind, content_type })?,
             stream => spawn_promise(ctx, async move {
                 stream
                     .collect_bytes()
                     .await
-                    .map(|bytes| Consumed { bytes, kind })
+                    .map(|bytes| Consumed { bytes, kind, content_type })
                     .map_err(|e| JsException::type_error(format!("Failed to read the body: {e}")))
             })?
             .into_value(),
@@ -319,11 +355,17 @@ pub enum ConsumeAs {
     Json,
     ArrayBuffer,
     Bytes,
+    /// A `Blob` typed with the body's MIME type (Fetch "get the MIME type", serialized).
+    Blob,
+    /// A `FormData` parsed by the body's MIME type (see [`crate::form_data::from_body`]).
+    FormData,
 }
 
 struct Consumed {
     bytes: Bytes,
     kind: ConsumeAs,
+    /// The body's `Content-Type` (for `Blob` and `FormData`).
+    content_type: Option<String>,
 }
 
 impl Settle for Consumed {
@@ -337,7 +379,26 @@ impl Settle for Consumed {
             }
             ConsumeAs::ArrayBuffer => buffer_source::array_buffer(ctx, self.bytes),
             ConsumeAs::Bytes => buffer_source::uint8_array(ctx, self.bytes),
+            ConsumeAs::Blob => {
+                let kind = self.content_type.as_deref().and_then(mime::extract).map(|m| m.to_string());
+                let blob = Blob::with_raw_type(self.bytes, kind.unwrap_or_default());
+                rquickjs::Class::instance(ctx.clone(), blob).map(|b| b.into_value())
+            }
+            ConsumeAs::FormData => crate::form_data::from_body(ctx, self.bytes, self.content_type.as_deref()),
         }
+    }
+}
+
+/// The combined `Content-Type` value of a request's or response's headers, for
+/// [`BodySlot::consume_with`].
+pub fn content_type(headers: &HeadersSlot<'_>) -> Option<String> {
+    match headers {
+        HeadersSlot::Map(map, _) => {
+            let mut values = map.get_all(CONTENT_TYPE).iter().map(|v| latin1_string(v.as_bytes()));
+            let first = values.next()?;
+            Some(values.fold(first, |all, v| all + ", " + &v))
+        }
+        HeadersSlot::Object(headers) => headers.try_borrow().ok()?.combined(&CONTENT_TYPE),
     }
 }
 

@@ -9,12 +9,14 @@
 //! [`fetcher::FetchTarget`] handed in by the embedder.
 
 pub mod abort;
+pub mod base64;
 pub mod blob;
 pub mod body;
 pub mod buffer_source;
 pub mod compression;
 pub mod console;
 pub mod crypto;
+pub mod dom_exception;
 pub mod encoding;
 pub mod event;
 pub mod event_target;
@@ -23,6 +25,7 @@ pub mod file;
 pub mod form_data;
 pub mod glue;
 pub mod headers;
+pub mod mime;
 pub mod navigator;
 pub mod request;
 pub mod response;
@@ -46,6 +49,8 @@ pub const FUNCTIONS: &[(&str, Install)] = &[
     ("queueMicrotask", timers::install_queue_microtask),
     ("fetch", fetcher::install_fetch),
     ("structuredClone", structured_clone::install),
+    ("atob", base64::install_atob),
+    ("btoa", base64::install_btoa),
 ];
 
 /// Globals that are classes or objects: installed lazily, on first read.

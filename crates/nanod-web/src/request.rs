@@ -4,7 +4,7 @@
 //! values until JS reads them, and a request handed to a service binding leaves the same way.
 
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method};
+use http::Method;
 use rquickjs::class::Trace;
 use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
@@ -175,7 +175,7 @@ impl<'js> Request<'js> {
                 return Err(type_error(&ctx, "Request with a GET or HEAD method cannot have a body."));
             }
             if let Some(content_type) = content_type {
-                request.headers.set_default(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                request.headers.set_default(CONTENT_TYPE, content_type);
             }
             request.body = body;
         } else if !request.body.is_null() && (request.method == Method::GET || request.method == Method::HEAD) {
@@ -238,6 +238,14 @@ impl<'js> Request<'js> {
 
     pub fn bytes(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         self.body.consume(&ctx, ConsumeAs::Bytes)
+    }
+
+    pub fn blob(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        self.body.consume_with(&ctx, ConsumeAs::Blob, crate::body::content_type(&self.headers))
+    }
+
+    pub fn form_data(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        self.body.consume_with(&ctx, ConsumeAs::FormData, crate::body::content_type(&self.headers))
     }
 
     pub fn clone(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Class<'js, Request<'js>>> {

@@ -88,7 +88,7 @@ impl<'js> Response<'js> {
     fn build(
         ctx: &Ctx<'js>,
         body: BodySlot<'js>,
-        content_type: Option<&'static str>,
+        content_type: Option<HeaderValue>,
         init: Option<Value<'js>>,
     ) -> rquickjs::Result<Self> {
         let mut status = 200u16;
@@ -125,7 +125,7 @@ impl<'js> Response<'js> {
             return Err(type_error(ctx, &format!("Response with null body status ({status}) cannot have a body.")));
         }
         if let Some(content_type) = content_type {
-            headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static(content_type));
+            headers.entry(CONTENT_TYPE).or_insert(content_type);
         }
         Ok(Response {
             status,
@@ -160,7 +160,8 @@ impl<'js> Response<'js> {
                 type_error(&ctx, "Failed to execute 'json' on 'Response': The data is not JSON serializable.")
             })?
             .to_string()?;
-        Response::build(&ctx, BodySlot::Bytes(Bytes::from(text)), Some("application/json"), init.0)
+        let json = HeaderValue::from_static("application/json");
+        Response::build(&ctx, BodySlot::Bytes(Bytes::from(text)), Some(json), init.0)
     }
 
     #[qjs(static)]
@@ -269,6 +270,14 @@ impl<'js> Response<'js> {
 
     pub fn bytes(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         self.body.consume(&ctx, ConsumeAs::Bytes)
+    }
+
+    pub fn blob(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        self.body.consume_with(&ctx, ConsumeAs::Blob, crate::body::content_type(&self.headers))
+    }
+
+    pub fn form_data(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        self.body.consume_with(&ctx, ConsumeAs::FormData, crate::body::content_type(&self.headers))
     }
 
     pub fn clone(&mut self, ctx: Ctx<'js>) -> rquickjs::Result<Class<'js, Response<'js>>> {

@@ -16,9 +16,9 @@ pub fn range_error(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     Exception::throw_range(ctx, message)
 }
 
-/// Throws a `DOMException` named `name` (falls back to an `Error` with that name).
+/// Throws a `DOMException` named `name`.
 pub fn dom_exception(ctx: &Ctx<'_>, name: &str, message: &str) -> rquickjs::Error {
-    nanod_js::JsException::new(name, message).throw(ctx)
+    nanod_js::JsException::dom(name, message).throw(ctx)
 }
 
 /// `DOMString`: any value converted with JS `String(value)` semantics (symbols throw).
