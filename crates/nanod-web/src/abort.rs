@@ -26,7 +26,6 @@ use rquickjs::function::{Opt, This};
 use rquickjs::object::{Accessor, Property};
 use rquickjs::{Array, Class, Coerced, Constructor, Ctx, FromJs, Function, JsLifetime, Object, Value};
 
-use crate::dom_exception;
 use crate::event::Event;
 use crate::event_target::{self, EventTarget};
 use crate::webidl::type_error;
@@ -115,7 +114,7 @@ pub fn signal_abort<'js>(
     }
     let reason = match reason.filter(|r| !r.is_undefined()) {
         Some(reason) => reason,
-        None => dom_exception::new(ctx, "AbortError", "The operation was aborted")?,
+        None => crate::webidl::new_dom_exception(ctx, "AbortError", "The operation was aborted")?,
     };
     let weak_dependents = with_state(signal, |s| {
         s.reason = Some(reason.clone());
@@ -165,7 +164,7 @@ fn abort_static<'js>(ctx: Ctx<'js>, reason: Opt<Value<'js>>) -> rquickjs::Result
     let signal = new_signal(&ctx)?;
     let reason = match reason.0.filter(|r| !r.is_undefined()) {
         Some(reason) => reason,
-        None => dom_exception::new(&ctx, "AbortError", "The operation was aborted")?,
+        None => crate::webidl::new_dom_exception(&ctx, "AbortError", "The operation was aborted")?,
     };
     with_state(&signal, |s| s.reason = Some(reason))?;
     Ok(signal)
@@ -187,7 +186,8 @@ fn timeout_static<'js>(ctx: Ctx<'js>, ms: Opt<Value<'js>>) -> rquickjs::Result<C
     let signal = new_signal(&ctx)?;
     let fire = Function::new(ctx.clone(), |ctx: Ctx<'js>, signal: Value<'js>| {
         let Some(signal) = as_signal(&signal) else { return Ok(()) };
-        let reason = dom_exception::new(&ctx, "TimeoutError", "The operation was aborted due to timeout")?;
+        let reason =
+            crate::webidl::new_dom_exception(&ctx, "TimeoutError", "The operation was aborted due to timeout")?;
         signal_abort(&ctx, &signal, Some(reason))
     })?;
     nanod_js::timers::set_timer(

@@ -13,7 +13,6 @@
 use rquickjs::function::Opt;
 use rquickjs::{Ctx, Function, Value};
 
-use crate::dom_exception;
 use crate::webidl::{dom_string, latin1_bytes, latin1_string, type_error};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -95,7 +94,7 @@ pub fn install_atob<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         let data = required(&ctx, "atob", data)?;
         match data.and_then(|d| forgiving_decode(&d)) {
             Some(bytes) => Ok(latin1_string(&bytes)),
-            None => Err(dom_exception::throw(
+            None => Err(crate::webidl::dom_exception(
                 &ctx,
                 "InvalidCharacterError",
                 "atob() called with invalid base64-encoded data. (Only whitespace, '+', '/', alphanumeric ASCII, and \
@@ -113,7 +112,7 @@ pub fn install_btoa<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         let data = required(&ctx, "btoa", data)?;
         match data.and_then(|d| latin1_bytes(&d)) {
             Some(bytes) => Ok(encode(&bytes)),
-            None => Err(dom_exception::throw(
+            None => Err(crate::webidl::dom_exception(
                 &ctx,
                 "InvalidCharacterError",
                 "btoa() can only operate on characters in the Latin1 (ISO/IEC 8859-1) range.",

@@ -27,7 +27,6 @@ use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Coerced, Ctx, FromJs, JsLifetime, Object, Value};
 
 use crate::abort::{self, SignalState};
-use crate::dom_exception;
 use crate::event::{Event, AT_TARGET, NONE};
 use crate::webidl::{dom_string, type_error};
 
@@ -263,7 +262,11 @@ impl<'js> EventTarget<'js> {
             type_error(&ctx, "Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.")
         })?;
         if event.try_borrow()?.flags.dispatching {
-            return Err(dom_exception::throw(&ctx, "InvalidStateError", "The event is already being dispatched."));
+            return Err(crate::webidl::dom_exception(
+                &ctx,
+                "InvalidStateError",
+                "The event is already being dispatched.",
+            ));
         }
         event.try_borrow_mut()?.flags.trusted = false;
         dispatch(&ctx, &target, &event)

@@ -611,20 +611,7 @@ impl<'js> FormDataIterator<'js> {
         kind: IterKind,
     ) -> rquickjs::Result<Class<'js, FormDataIterator<'js>>> {
         let iterator = Class::instance(ctx.clone(), FormDataIterator { form, kind, index: 0 })?;
-        // Inherit from %IteratorPrototype% (once per runtime) so iterator helpers work.
-        if let Some(proto) = Class::<FormDataIterator>::prototype(ctx)? {
-            let inherits =
-                proto.get_prototype().is_some_and(|p| p.contains_key(PredefinedAtom::SymbolIterator).unwrap_or(false));
-            if !inherits {
-                let array_iterator: Object = Array::new(ctx.clone())?
-                    .as_object()
-                    .get::<_, Function>("values")?
-                    .call((This(Array::new(ctx.clone())?),))?;
-                if let Some(iterator_proto) = array_iterator.get_prototype().and_then(|p| p.get_prototype()) {
-                    proto.set_prototype(Some(&iterator_proto))?;
-                }
-            }
-        }
+        crate::webidl::inherit_iterator_prototype::<FormDataIterator>(ctx)?;
         Ok(iterator)
     }
 }

@@ -16,7 +16,6 @@ pub mod buffer_source;
 pub mod compression;
 pub mod console;
 pub mod crypto;
-pub mod dom_exception;
 pub mod encoding;
 pub mod event;
 pub mod event_target;

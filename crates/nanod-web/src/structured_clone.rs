@@ -25,7 +25,6 @@ use rquickjs::function::{Opt, This};
 use rquickjs::object::Property;
 use rquickjs::{Array, ArrayBuffer, Coerced, Constructor, Ctx, FromJs, Function, Object, Value};
 
-use crate::dom_exception;
 use crate::webidl::type_error;
 
 /// Error constructors that survive a clone by name; any other name becomes `Error`.
@@ -101,7 +100,7 @@ impl<'js> Cloner<'js> {
     }
 
     fn data_clone_error(&self, message: &str) -> rquickjs::Error {
-        dom_exception::throw(&self.ctx, "DataCloneError", message)
+        crate::webidl::dom_exception(&self.ctx, "DataCloneError", message)
     }
 
     /// The text V8 (so Node and workerd) uses for an uncloneable value.

@@ -44,6 +44,31 @@ pub fn run_js_with(script: &str, inputs: &[(&str, String)]) -> String {
     })
 }
 
+/// Evaluates each JS expression of `cases` (which may use `await`) in one isolate, in order,
+/// and asserts that `String(await result)` (or `threw <name>`) equals the expected text.
+pub fn check_async_expressions(cases: &[(&str, &str)]) {
+    let script: String = cases
+        .iter()
+        .map(|(js, _)| {
+            format!(
+                "r.push(await (async () => {{ try {{ return String(await (async () => ({js}))()); }} catch (e) {{ return 'threw ' + e.name; }} }})());\n"
+            )
+        })
+        .collect();
+    let out = run_js(&format!(
+        "(async () => {{ const r = [];\n{script}globalThis.result = r.join('\\u0001'); }})().catch((e) => globalThis.result = 'harness threw ' + e);"
+    ));
+    compare(cases, &out);
+}
+
+fn compare(cases: &[(&str, &str)], out: &str) {
+    let got: Vec<&str> = out.split('\u{1}').collect();
+    assert_eq!(got.len(), cases.len(), "script output: {out}");
+    for ((js, want), got) in cases.iter().zip(got) {
+        assert_eq!(got, *want, "{js}");
+    }
+}
+
 /// Evaluates each JS expression of `cases` in one isolate and asserts that `String(result)`
 /// (or `threw <name>` when it throws) equals the expected text.
 pub fn check_expressions(cases: &[(&str, &str)]) {
@@ -56,9 +81,5 @@ pub fn check_expressions(cases: &[(&str, &str)]) {
         })
         .collect();
     let out = run_js(&format!("const r = [];\n{script}globalThis.result = r.join('\\u0001');"));
-    let got: Vec<&str> = out.split('\u{1}').collect();
-    assert_eq!(got.len(), cases.len(), "script output: {out}");
-    for ((js, want), got) in cases.iter().zip(got) {
-        assert_eq!(got, *want, "{js}");
-    }
+    compare(cases, &out);
 }

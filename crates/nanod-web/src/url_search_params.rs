@@ -343,20 +343,7 @@ impl<'js> UrlSearchParamsIterator<'js> {
         kind: IterKind,
     ) -> rquickjs::Result<Class<'js, UrlSearchParamsIterator<'js>>> {
         let iterator = Class::instance(ctx.clone(), UrlSearchParamsIterator { params, kind, index: 0 })?;
-        // Inherit from %IteratorPrototype% (once per runtime) so iterator helpers work.
-        if let Some(proto) = Class::<UrlSearchParamsIterator>::prototype(ctx)? {
-            let inherits =
-                proto.get_prototype().is_some_and(|p| p.contains_key(PredefinedAtom::SymbolIterator).unwrap_or(false));
-            if !inherits {
-                let array_iterator: Object = Array::new(ctx.clone())?
-                    .as_object()
-                    .get::<_, Function>("values")?
-                    .call((This(Array::new(ctx.clone())?),))?;
-                if let Some(iterator_proto) = array_iterator.get_prototype().and_then(|p| p.get_prototype()) {
-                    proto.set_prototype(Some(&iterator_proto))?;
-                }
-            }
-        }
+        crate::webidl::inherit_iterator_prototype::<UrlSearchParamsIterator>(ctx)?;
         Ok(iterator)
     }
 }

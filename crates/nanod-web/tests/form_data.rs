@@ -7,28 +7,8 @@
 
 use bytes::Bytes;
 use nanod_web::form_data::{parse_multipart, MultipartError, Part};
-use nanod_web::testing::{run_js, run_js_with};
-
-/// Evaluates each JS expression of `cases` (which may use `await`) in one isolate, in order,
-/// and asserts that `String(result)` (or `threw <name>`) equals the expected text.
-fn check(cases: &[(&str, &str)]) {
-    let script: String = cases
-        .iter()
-        .map(|(js, _)| {
-            format!(
-                "r.push(await (async () => {{ try {{ return String(await (async () => ({js}))()); }} catch (e) {{ return 'threw ' + e.name; }} }})());\n"
-            )
-        })
-        .collect();
-    let out = run_js(&format!(
-        "(async () => {{ const r = [];\n{script}globalThis.result = r.join('\\u0001'); }})().catch((e) => globalThis.result = 'harness threw ' + e);"
-    ));
-    let got: Vec<&str> = out.split('\u{1}').collect();
-    assert_eq!(got.len(), cases.len(), "script output: {out}");
-    for ((js, want), got) in cases.iter().zip(got) {
-        assert_eq!(got, *want, "{js}");
-    }
-}
+use nanod_web::testing::check_async_expressions as check;
+use nanod_web::testing::run_js_with;
 
 #[test]
 fn form_data_api_and_bodies() {
