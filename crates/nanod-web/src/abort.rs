@@ -331,7 +331,6 @@ fn build_signal_prototype<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> 
     ctor.prop("prototype", Property::from(proto.clone()))?;
     ctor.set_prototype(Some(&event_target_constructor(ctx)?))?;
     proto.prop("constructor", Property::from(ctor).writable().configurable())?;
-    proto.prop(rquickjs::atom::PredefinedAtom::SymbolToStringTag, Property::from("AbortSignal").configurable())?;
     Ok(proto)
 }
 
@@ -370,11 +369,6 @@ impl<'js> AbortController<'js> {
         // The borrow ends here: `abort` listeners may call `abort()` again.
         let signal = controller.try_borrow()?.signal.clone();
         signal_abort(&ctx, &signal, reason.0)
-    }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "AbortController"
     }
 }
 

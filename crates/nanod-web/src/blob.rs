@@ -270,11 +270,6 @@ impl Blob {
         let blob = this_blob(&ctx, &this.0)?;
         BodySlot::Bytes(blob.bytes).stream(&ctx)
     }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Blob"
-    }
 }
 
 /// Installs the `Blob` constructor.

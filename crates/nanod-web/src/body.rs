@@ -32,7 +32,7 @@ use crate::form_data::FormData;
 use crate::glue::{self, STREAMS};
 use crate::headers::HeadersSlot;
 use crate::mime;
-use crate::webidl::{latin1_string, type_error};
+use crate::webidl::type_error;
 
 /// The content type a string body implies.
 const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
@@ -394,7 +394,7 @@ impl Settle for Consumed {
 pub fn content_type(headers: &HeadersSlot<'_>) -> Option<String> {
     match headers {
         HeadersSlot::Map(map, _) => {
-            let mut values = map.get_all(CONTENT_TYPE).iter().map(|v| latin1_string(v.as_bytes()));
+            let mut values = map.get_all(CONTENT_TYPE).iter().map(|v| crate::headers::header_text(v.as_bytes()));
             let first = values.next()?;
             Some(values.fold(first, |all, v| all + ", " + &v))
         }
@@ -402,9 +402,10 @@ pub fn content_type(headers: &HeadersSlot<'_>) -> Option<String> {
     }
 }
 
-/// UTF-8 decode with BOM stripped and invalid sequences replaced, as Fetch's "UTF-8 decode".
+/// UTF-8 decode with invalid sequences replaced.
 fn utf8_decode<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Value<'js>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // A leading BOM is kept (and `json()` then fails on it), as workerd does; the Fetch spec
+    // would strip it.
     let text = String::from_utf8_lossy(bytes);
     rquickjs::String::from_str(ctx.clone(), &text).map(|s| s.into_value())
 }

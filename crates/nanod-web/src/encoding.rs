@@ -141,11 +141,6 @@ impl TextEncoder {
         result.set("written", written)?;
         Ok(result)
     }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "TextEncoder"
-    }
 }
 
 /// A fatal `TextDecoder` met bytes that are not valid in its encoding.
@@ -287,11 +282,6 @@ impl TextDecoder {
         let options = dictionary(&ctx, options, "Failed to execute 'decode' on 'TextDecoder'")?;
         let stream = bool_member(&ctx, options.as_ref(), "stream")?;
         self.decode_bytes(&bytes, !stream).map_err(|e| type_error(&ctx, &e.to_string()))
-    }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "TextDecoder"
     }
 }
 

@@ -255,11 +255,6 @@ impl<'js> Event<'js> {
         }
         Ok(path)
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Event"
-    }
 }
 
 /// `Event.prototype`, with the phase constants defined on first use.
@@ -324,7 +319,6 @@ pub fn install_custom_event<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>>
     };
     proto.prop("detail", Accessor::new_get(detail).configurable().enumerable())?;
     proto.prop("constructor", Property::from(ctor.clone()).writable().configurable())?;
-    proto.prop(rquickjs::atom::PredefinedAtom::SymbolToStringTag, Property::from("CustomEvent").configurable())?;
     ctor.prop("prototype", Property::from(proto))?;
     // `Object.getPrototypeOf(CustomEvent) === Event`, for static inheritance.
     if let Some(event_ctor) = event_ctor.into_object() {

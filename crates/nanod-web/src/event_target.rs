@@ -271,15 +271,6 @@ impl<'js> EventTarget<'js> {
         event.try_borrow_mut()?.flags.trusted = false;
         dispatch(&ctx, &target, &event)
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        if self.signal.is_some() {
-            "AbortSignal"
-        } else {
-            "EventTarget"
-        }
-    }
 }
 
 /// What a dispatch needs of a listener, copied so that no borrow is held while it runs.

@@ -74,11 +74,6 @@ impl Fetcher {
     ) -> rquickjs::Result<Promise<'js>> {
         fetch_via(&ctx, self.target.clone(), input, init)
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Fetcher"
-    }
 }
 
 /// The isolate's `globalOutbound`, kept in runtime userdata.

@@ -13,7 +13,6 @@
 //! `FormData`). `Blob.prototype`'s methods accept a `File` receiver (see [`crate::blob`]).
 
 use bytes::Bytes;
-use rquickjs::atom::PredefinedAtom;
 use rquickjs::class::Trace;
 use rquickjs::function::Opt;
 use rquickjs::{Class, Coerced, Ctx, FromJs, Function, JsLifetime, Object, Value};
@@ -131,11 +130,6 @@ impl File {
     #[qjs(get)]
     pub fn webkit_relative_path(&self) -> &'static str {
         ""
-    }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "File"
     }
 }
 

@@ -578,11 +578,6 @@ impl<'js> FormData<'js> {
     ) -> rquickjs::Result<Class<'js, FormDataIterator<'js>>> {
         FormDataIterator::create(&ctx, this.0, IterKind::Entries)
     }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "FormData"
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -647,11 +642,6 @@ impl<'js> FormDataIterator<'js> {
     #[qjs(rename = PredefinedAtom::SymbolIterator)]
     pub fn iterate(this: This<Value<'js>>) -> Value<'js> {
         this.0
-    }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "FormData Iterator"
     }
 }
 

@@ -107,10 +107,10 @@ impl Headers {
     pub fn combined(&self, name: &HeaderName) -> Option<String> {
         let mut values = self.map.get_all(name).iter();
         let first = values.next()?;
-        let mut out = latin1_string(first.as_bytes());
+        let mut out = header_text(first.as_bytes());
         for value in values {
             out.push_str(", ");
-            out.push_str(&latin1_string(value.as_bytes()));
+            out.push_str(&header_text(value.as_bytes()));
         }
         Some(out)
     }
@@ -123,7 +123,7 @@ impl Headers {
         for name in names {
             if name == SET_COOKIE {
                 for value in self.map.get_all(name) {
-                    pairs.push((name.as_str().to_owned(), latin1_string(value.as_bytes())));
+                    pairs.push((name.as_str().to_owned(), header_text(value.as_bytes())));
                 }
             } else if let Some(value) = self.combined(name) {
                 pairs.push((name.as_str().to_owned(), value));
@@ -158,6 +158,15 @@ enum IterKind {
     Entries,
 }
 
+/// A header value as JS sees it: UTF-8 when it is valid UTF-8 (what JS wrote), otherwise each
+/// byte as one character (obs-text from the network).
+pub fn header_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => latin1_string(bytes),
+    }
+}
+
 /// Validates and lowercases a header name.
 pub fn header_name<'js>(ctx: &Ctx<'js>, name: Value<'js>) -> rquickjs::Result<HeaderName> {
     let bytes = byte_string(ctx, name)?;
@@ -166,14 +175,17 @@ pub fn header_name<'js>(ctx: &Ctx<'js>, name: Value<'js>) -> rquickjs::Result<He
 }
 
 /// Normalizes (strips leading/trailing HTTP whitespace) and validates a header value.
+///
+/// Any string is accepted and stored as UTF-8, as workerd does (Fetch would reject characters
+/// above U+00FF); [`header_text`] reads it back unchanged.
 pub fn header_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<HeaderValue> {
-    let bytes = byte_string(ctx, value)?;
+    let bytes = crate::webidl::dom_string(ctx, value)?.into_bytes();
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let start = bytes.iter().position(|b| !is_ws(b)).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
     let trimmed = bytes.get(start..end).unwrap_or_default();
     HeaderValue::from_bytes(trimmed)
-        .map_err(|_| type_error(ctx, &format!("Invalid header value: '{}'", latin1_string(trimmed))))
+        .map_err(|_| type_error(ctx, &format!("Invalid header value: '{}'", header_text(trimmed))))
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -222,7 +234,7 @@ impl Headers {
     }
 
     pub fn get_set_cookie(&self) -> Vec<String> {
-        self.map.get_all(SET_COOKIE).iter().map(|v| latin1_string(v.as_bytes())).collect()
+        self.map.get_all(SET_COOKIE).iter().map(|v| header_text(v.as_bytes())).collect()
     }
 
     pub fn for_each<'js>(
@@ -256,11 +268,6 @@ impl Headers {
     #[qjs(rename = rquickjs::atom::PredefinedAtom::SymbolIterator)]
     pub fn iterate<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         self.iterator(&ctx, IterKind::Entries)
-    }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Headers"
     }
 }
 

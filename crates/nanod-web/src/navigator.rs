@@ -24,11 +24,6 @@ impl Navigator {
     pub fn hardware_concurrency(&self) -> u32 {
         1
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Navigator"
-    }
 }
 
 /// Installs the `navigator` object.

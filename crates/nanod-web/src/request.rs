@@ -93,18 +93,44 @@ pub fn parse_url(ctx: &Ctx<'_>, input: &str) -> rquickjs::Result<String> {
         .map_err(|_| type_error(ctx, &format!("Invalid URL: {input}")))
 }
 
-/// Normalizes a method name; rejects invalid and forbidden ones.
+/// Methods a request may have besides the six Fetch normalizes: workerd's list (its HTTP
+/// library's), which must be written in upper case. `CONNECT` is not among them.
+const EXTRA_METHODS: &[&[u8]] = &[
+    b"PATCH",
+    b"PURGE",
+    b"TRACE",
+    b"COPY",
+    b"LOCK",
+    b"MKCOL",
+    b"MOVE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"SEARCH",
+    b"UNLOCK",
+    b"ACL",
+    b"REPORT",
+    b"MKACTIVITY",
+    b"CHECKOUT",
+    b"MERGE",
+    b"M-SEARCH",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"QUERY",
+];
+
+/// Normalizes a method name as workerd does: `DELETE GET HEAD OPTIONS POST PUT` in any case,
+/// the rest of [`EXTRA_METHODS`] only in upper case; anything else is a `TypeError`.
 pub fn normalize_method(ctx: &Ctx<'_>, method: &[u8]) -> rquickjs::Result<Method> {
     let upper = method.to_ascii_uppercase();
-    let normalized: &[u8] = match upper.as_slice() {
-        b"DELETE" | b"GET" | b"HEAD" | b"OPTIONS" | b"POST" | b"PUT" => &upper,
-        _ => method,
+    let normalized: Option<&[u8]> = match upper.as_slice() {
+        b"DELETE" | b"GET" | b"HEAD" | b"OPTIONS" | b"POST" | b"PUT" => Some(&upper),
+        _ if EXTRA_METHODS.contains(&method) => Some(method),
+        _ => None,
     };
-    if matches!(upper.as_slice(), b"CONNECT" | b"TRACE" | b"TRACK") {
-        return Err(type_error(ctx, &format!("Forbidden method: {}", String::from_utf8_lossy(method))));
-    }
-    Method::from_bytes(normalized)
-        .map_err(|_| type_error(ctx, &format!("Invalid method: {}", String::from_utf8_lossy(method))))
+    normalized
+        .and_then(|m| Method::from_bytes(m).ok())
+        .ok_or_else(|| type_error(ctx, &format!("Invalid HTTP method string: {}", String::from_utf8_lossy(method))))
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -262,11 +288,6 @@ impl<'js> Request<'js> {
             },
         )
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Request"
-    }
 }
 
 /// Installs the `Request` constructor.
@@ -291,7 +312,7 @@ mod tests {
                  try { new Request("https://x/", { method: "GET", body: "no" }); } catch (e) { r.push(e.name); }
                  try { new Request("https://x/", { method: "CONNECT" }); } catch (e) { r.push(e.name); }
                  try { new Request("https://x/", { method: "bad method" }); } catch (e) { r.push(e.name); }
-                 r.push(new Request("https://x/", { method: "patch" }).method);
+                 r.push(new Request("https://x/", { method: "PATCH" }).method);
                  const c = new Request("https://x/", { method: "POST", body: new URLSearchParams("a=1&b=2") });
                  r.push(c.headers.get("content-type"), await c.text());
                  globalThis.result = JSON.stringify(r);
@@ -301,7 +322,7 @@ mod tests {
             out,
             concat!(
                 r#"["POST","https://example.com/a?b#c","z","text/plain;charset=UTF-8","manual","PUT",true,"data","#,
-                r#""TypeError","TypeError","TypeError","TypeError","patch","application/x-www-form-urlencoded;charset=UTF-8","a=1&b=2"]"#
+                r#""TypeError","TypeError","TypeError","TypeError","PATCH","application/x-www-form-urlencoded;charset=UTF-8","a=1&b=2"]"#
             )
         );
     }

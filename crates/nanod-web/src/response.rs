@@ -295,11 +295,6 @@ impl<'js> Response<'js> {
             },
         )
     }
-
-    #[qjs(get, rename = rquickjs::atom::PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "Response"
-    }
 }
 
 /// Installs the `Response` constructor.

@@ -28,7 +28,6 @@
 //! Methods that run user code (argument conversion) take `This<Class<…>>` and borrow only
 //! after converting, so a re-entrant `toString` cannot hit a borrowed cell.
 
-use rquickjs::atom::PredefinedAtom;
 use rquickjs::class::Trace;
 use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Ctx, JsLifetime, Value};
@@ -394,11 +393,6 @@ impl<'js> Url<'js> {
     pub fn to_json(&self) -> String {
         self.url.href().to_owned()
     }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "URL"
-    }
 }
 
 /// Installs the `URL` constructor.
@@ -437,7 +431,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "http://xn--ls8h/\nxn--nxasmq6b.com\nxn--mnchen-3ya.de\nhttps://a.example/\nhttps://xn--mnchen-3ya/\nfalse\ntrue\nTypeError\nTypeError\nhttp://h/%3Fqz?q\n[object URL]\n{\"u\":\"http://h/%3Fqz?q\"}\nhttp://b/a\nsc://xn--/"
+            "http://xn--ls8h/\nxn--nxasmq6b.com\nxn--mnchen-3ya.de\nhttps://a.example/\nhttps://xn--mnchen-3ya/\nfalse\ntrue\nTypeError\nTypeError\nhttp://h/%3Fqz?q\n[object Object]\n{\"u\":\"http://h/%3Fqz?q\"}\nhttp://b/a\nsc://xn--/"
         );
     }
 

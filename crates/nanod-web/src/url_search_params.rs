@@ -311,11 +311,6 @@ impl<'js> UrlSearchParams<'js> {
     ) -> rquickjs::Result<Class<'js, UrlSearchParamsIterator<'js>>> {
         UrlSearchParamsIterator::create(&ctx, this.0, IterKind::Values)
     }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "URLSearchParams"
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -379,11 +374,6 @@ impl<'js> UrlSearchParamsIterator<'js> {
     #[qjs(rename = PredefinedAtom::SymbolIterator)]
     pub fn iterate(this: This<Value<'js>>) -> Value<'js> {
         this.0
-    }
-
-    #[qjs(get, rename = PredefinedAtom::SymbolToStringTag)]
-    pub fn to_string_tag(&self) -> &'static str {
-        "URLSearchParams Iterator"
     }
 }
 
@@ -774,7 +764,7 @@ mod tests {
             ),
             (
                 r##"(() => { const p = new URLSearchParams("a=1"); return [Object.prototype.toString.call(p), Object.prototype.toString.call(p.keys()), p.keys()[Symbol.iterator]() instanceof Object].join(); })()"##,
-                "[object URLSearchParams],[object URLSearchParams Iterator],true",
+                "[object Object],[object Iterator],true",
             ),
             (
                 r##"(() => { const url = new URL("http://example.org/?a=b"); const p = url.searchParams; return [p === url.searchParams, p.get("a")].join(); })()"##,

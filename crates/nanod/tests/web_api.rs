@@ -2,9 +2,10 @@
 //!
 //! Each `tests/web/<family>.js` is a Worker whose `fetch` exercises one API family and answers
 //! with one line per check. `tests/web/<family>.expected` is what the same module answers under
-//! Node 20 (`node scripts/node-oracle.mjs tests/web/<family>.js`), edited only where workerd
-//! differs from Node, with the reason in a comment in the module. This test serves each module
-//! with nanod and compares the answer line by line.
+//! Node 20 (`node scripts/node-oracle.mjs tests/web/<family>.js`) and workerd
+//! (`scripts/workerd-oracle.sh tests/web/<family>.js`): where the two differ it is workerd's
+//! answer, and the module's header comment says which checks those are. This test serves each
+//! module with nanod and compares the answer line by line.
 
 mod support;
 

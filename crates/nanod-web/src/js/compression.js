@@ -24,7 +24,6 @@ export function makeClasses(Codec, TransformStream) {
     }
     get readable() { return this.#inner.readable; }
     get writable() { return this.#inner.writable; }
-    get [Symbol.toStringTag]() { return "CompressionStream"; }
   }
   class DecompressionStream {
     #inner;
@@ -34,7 +33,6 @@ export function makeClasses(Codec, TransformStream) {
     }
     get readable() { return this.#inner.readable; }
     get writable() { return this.#inner.writable; }
-    get [Symbol.toStringTag]() { return "DecompressionStream"; }
   }
   made = { CompressionStream, DecompressionStream };
   return made;

@@ -30,7 +30,6 @@ export function makeClasses(TransformStream, TextEncoder, TextDecoder) {
     get encoding() { return "utf-8"; }
     get readable() { return this.#inner.readable; }
     get writable() { return this.#inner.writable; }
-    get [Symbol.toStringTag]() { return "TextEncoderStream"; }
   }
   class TextDecoderStream {
     #inner;
@@ -57,7 +56,6 @@ export function makeClasses(TransformStream, TextEncoder, TextDecoder) {
     get ignoreBOM() { return this.#decoder.ignoreBOM; }
     get readable() { return this.#inner.readable; }
     get writable() { return this.#inner.writable; }
-    get [Symbol.toStringTag]() { return "TextDecoderStream"; }
   }
   made = { TextEncoderStream, TextDecoderStream };
   return made;

@@ -289,7 +289,6 @@ export class ReadableStream {
     }, { highWaterMark: 0 });
   }
 
-  get [Symbol.toStringTag]() { return "ReadableStream"; }
 
   // ---- internals (used by the controller, readers and Rust hooks) ----
   _desiredSize() {
@@ -535,7 +534,6 @@ export class ReadableStreamDefaultReader {
     stream._reader = undefined;
     this._stream = undefined;
   }
-  get [Symbol.toStringTag]() { return "ReadableStreamDefaultReader"; }
 }
 
 export class ReadableStreamBYOBReader {
@@ -578,7 +576,6 @@ export class ReadableStreamBYOBReader {
     stream._reader = undefined;
     this._stream = undefined;
   }
-  get [Symbol.toStringTag]() { return "ReadableStreamBYOBReader"; }
 }
 
 export class WritableStreamDefaultController {
@@ -621,7 +618,6 @@ export class WritableStream {
     if (this.locked) return Promise.reject(new TypeError("Cannot close a locked stream"));
     return this._close();
   }
-  get [Symbol.toStringTag]() { return "WritableStream"; }
 
   _desiredSize() {
     if (this._state === "errored") return null;
@@ -706,7 +702,6 @@ export class WritableStreamDefaultWriter {
     this._stream._writer = undefined;
     this._stream = undefined;
   }
-  get [Symbol.toStringTag]() { return "WritableStreamDefaultWriter"; }
 }
 
 export class TransformStreamDefaultController {
@@ -774,7 +769,6 @@ export class TransformStream {
   }
   get readable() { return this.#readable; }
   get writable() { return this.#writable; }
-  get [Symbol.toStringTag]() { return "TransformStream"; }
 }
 
 // ---- hooks for Rust ----

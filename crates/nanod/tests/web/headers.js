@@ -1,4 +1,7 @@
 // Headers: case-insensitivity, combining, set-cookie, sorting, trimming, validation, guards.
+// Where Node 20 differs, the expected output follows workerd: header values above U+00FF are
+// accepted (stored as UTF-8), an incoming request's headers are immutable, and there is no
+// Symbol.toStringTag.
 export default {
   async fetch(request) {
     const out = [];

@@ -1,4 +1,7 @@
 // Request and Response: constructors, init fields, body mixin, clone, static helpers.
+// Where Node 20 differs, the expected output follows workerd: TRACE is a valid method but a
+// non-standard one in mixed case is not, text() keeps a UTF-8 BOM, and there is no
+// Symbol.toStringTag.
 export default {
   async fetch() {
     const out = [];
