@@ -43,6 +43,9 @@ pub(crate) struct Flags {
     pub cancelable: bool,
     pub composed: bool,
     pub canceled: bool,
+    /// `preventDefault()` was called by a non-passive listener, cancelable or not: workerd's
+    /// `dispatchEvent` returns `false` then, though `defaultPrevented` follows the spec.
+    pub prevent_default_called: bool,
     pub stop_propagation: bool,
     pub stop_immediate_propagation: bool,
     pub in_passive_listener: bool,
@@ -129,8 +132,11 @@ impl<'js> Event<'js> {
 
     /// DOM "set the canceled flag".
     pub(crate) fn cancel(&mut self) {
-        if self.flags.cancelable && !self.flags.in_passive_listener {
-            self.flags.canceled = true;
+        if !self.flags.in_passive_listener {
+            self.flags.prevent_default_called = true;
+            if self.flags.cancelable {
+                self.flags.canceled = true;
+            }
         }
     }
 }

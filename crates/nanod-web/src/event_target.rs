@@ -307,7 +307,7 @@ pub fn dispatch<'js>(
     e.flags.stop_immediate_propagation = false;
     e.flags.in_passive_listener = false;
     invoked?;
-    Ok(!e.flags.canceled)
+    Ok(!(e.flags.canceled || e.flags.prevent_default_called))
 }
 
 /// DOM "invoke" at the target: the capturing pass, then the bubbling one.

@@ -71,3 +71,23 @@ fn encoding() {
 fn timers() {
     check_family("timers");
 }
+
+#[test]
+fn events() {
+    check_family("events");
+}
+
+#[test]
+fn crypto() {
+    check_family("crypto");
+}
+
+#[test]
+fn blob_form_data() {
+    check_family("blob_form_data");
+}
+
+#[test]
+fn structured_clone() {
+    check_family("structured_clone");
+}
