@@ -25,6 +25,27 @@ pub fn install_writable_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'j
 pub fn install_transform_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     export(ctx, "TransformStream")
 }
+pub fn install_byob_reader<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "ReadableStreamBYOBReader")
+}
+pub fn install_byob_request<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "ReadableStreamBYOBRequest")
+}
+pub fn install_default_controller<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "ReadableStreamDefaultController")
+}
+pub fn install_byte_controller<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "ReadableByteStreamController")
+}
+pub fn install_writer<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "WritableStreamDefaultWriter")
+}
+pub fn install_writable_controller<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "WritableStreamDefaultController")
+}
+pub fn install_transform_controller<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "TransformStreamDefaultController")
+}
 
 fn encoding_stream_classes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let make: Function = crate::glue::function(ctx, &ENCODING_STREAMS, "makeClasses")?;
