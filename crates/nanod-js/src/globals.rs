@@ -5,29 +5,38 @@
 //! isolate therefore pays a small getter per global instead of every class's prototype and
 //! methods. Assigning to such a global also replaces the accessor, so user code can shadow it.
 
-use rquickjs::function::This;
-use rquickjs::object::{Accessor, Property};
+use rquickjs::function::{Opt, This};
+use rquickjs::object::Property;
 use rquickjs::{Ctx, Object, Value};
 
 /// Builds a global's value. Runs at most once per isolate for a given name.
 pub type Install = for<'js> fn(&Ctx<'js>) -> rquickjs::Result<Value<'js>>;
 
 /// Defines every `(name, install)` of `table` on `target` as a lazy, non-enumerable property.
+///
+/// One function serves as both getter and setter (QuickJS calls a getter with no argument and
+/// a setter with one): an idle isolate pays one small function object per global, not two.
 pub fn define_lazy<'js>(
-    _ctx: &Ctx<'js>,
+    ctx: &Ctx<'js>,
     target: &Object<'js>,
     table: &[(&'static str, Install)],
 ) -> rquickjs::Result<()> {
+    let define: rquickjs::Function = ctx.globals().get::<_, Object>("Object")?.get("defineProperty")?;
     for &(name, install) in table {
-        let getter = move |ctx: Ctx<'js>, this: This<Object<'js>>| {
-            let value = install(&ctx)?;
+        let accessor = move |ctx: Ctx<'js>, this: This<Object<'js>>, assigned: Opt<Value<'js>>| {
+            let value = match assigned.0 {
+                Some(value) => value,
+                None => install(&ctx)?,
+            };
             this.0.prop(name, Property::from(value.clone()).writable().configurable())?;
             Ok::<_, rquickjs::Error>(value)
         };
-        let setter = move |this: This<Object<'js>>, value: Value<'js>| {
-            this.0.prop(name, Property::from(value).writable().configurable())
-        };
-        target.prop(name, Accessor::new(getter, setter).configurable())?;
+        let function = rquickjs::Function::new(ctx.clone(), accessor)?;
+        let descriptor = Object::new(ctx.clone())?;
+        descriptor.set("get", function.clone())?;
+        descriptor.set("set", function)?;
+        descriptor.set("configurable", true)?;
+        define.call::<_, ()>((target.clone(), name, descriptor))?;
     }
     Ok(())
 }
