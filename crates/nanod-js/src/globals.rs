@@ -45,3 +45,33 @@ pub fn define_lazy<'js>(
 pub fn get<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
     ctx.globals().get(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn install_answer<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+        let count: i32 = ctx.globals().get::<_, Option<i32>>("installs")?.unwrap_or(0);
+        ctx.globals().set("installs", count + 1)?;
+        Ok(Value::new_int(ctx.clone(), 42))
+    }
+
+    #[test]
+    fn read_installs_once_and_assignment_shadows() {
+        let runtime = rquickjs::Runtime::new().unwrap();
+        let context = rquickjs::Context::full(&runtime).unwrap();
+        context.with(|ctx| {
+            define_lazy(&ctx, &ctx.globals(), &[("answer", install_answer), ("other", install_answer)]).unwrap();
+            let out: String = ctx
+                .eval(
+                    r#"const before = typeof Object.getOwnPropertyDescriptor(globalThis, "answer").get;
+                       const first = answer, second = answer;
+                       const after = "value" in Object.getOwnPropertyDescriptor(globalThis, "answer");
+                       other = "mine";
+                       [before, first, second, after, installs, other, Object.keys(globalThis).includes("answer")].join()"#,
+                )
+                .unwrap();
+            assert_eq!(out, "function,42,42,true,1,mine,false");
+        });
+    }
+}
