@@ -32,6 +32,7 @@ pub mod streams;
 pub mod structured_clone;
 pub mod timers;
 pub mod url;
+pub mod url_pattern;
 pub mod url_search_params;
 pub mod webidl;
 
@@ -75,6 +76,7 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("DecompressionStream", compression::install_decompression_stream),
     ("URL", url::install),
     ("URLSearchParams", url_search_params::install),
+    ("URLPattern", url_pattern::install),
     ("TextEncoder", encoding::install_text_encoder),
     ("TextDecoder", encoding::install_text_decoder),
     ("Event", event::install_event),

@@ -91,3 +91,8 @@ fn blob_form_data() {
 fn structured_clone() {
     check_family("structured_clone");
 }
+
+#[test]
+fn url_pattern() {
+    check_family("url_pattern");
+}
