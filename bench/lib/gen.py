@@ -47,6 +47,7 @@ ROUTER_JS = """export default {
 # ~1 KB of JSON in, parsed, transformed, serialized back out.
 JSON_JS = """export default {
   async fetch(request, env, ctx) {
+    if (request.method !== "POST") return new Response("ready");  // the readiness probe
     const order = await request.json();
     const items = order.items.map((item) => ({ ...item, total: item.price * item.qty }));
     const sum = items.reduce((acc, item) => acc + item.total, 0);
@@ -58,6 +59,7 @@ JSON_JS = """export default {
 # The request body streams through a TransformStream into the response (never whole in memory).
 STREAM_JS = """export default {
   fetch(request, env, ctx) {
+    if (request.method !== "POST") return new Response("ready");  // the readiness probe
     const upper = new TransformStream({
       transform(chunk, controller) {
         for (let i = 0; i < chunk.length; i++) if (chunk[i] >= 97 && chunk[i] <= 122) chunk[i] -= 32;
