@@ -108,7 +108,8 @@ impl<'js> Event<'js> {
         let kind = dom_string(ctx, kind)?;
         let mut event = Event::with_type(&kind, false, false);
         if what == "CustomEvent" {
-            event.detail = Some(Value::new_null(ctx.clone()));
+            // workerd: undefined unless given (the DOM default is null).
+            event.detail = Some(Value::new_undefined(ctx.clone()));
         }
         let Some(init) = init.0.filter(|v| !v.is_undefined() && !v.is_null()) else { return Ok(event) };
         let Some(init) = init.into_object() else {
@@ -145,8 +146,9 @@ fn boolean<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> rquickjs::Result<bool> {
     Coerced::<bool>::from_js(ctx, value).map(|b| b.0)
 }
 
-fn or_null<'js>(ctx: &Ctx<'js>, object: &Option<Object<'js>>) -> Value<'js> {
-    object.clone().map_or_else(|| Value::new_null(ctx.clone()), Object::into_value)
+/// `target`/`currentTarget` before dispatch: `undefined`, as in workerd (the DOM says `null`).
+fn or_undefined<'js>(ctx: &Ctx<'js>, object: &Option<Object<'js>>) -> Value<'js> {
+    object.clone().map_or_else(|| Value::new_undefined(ctx.clone()), Object::into_value)
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -203,17 +205,17 @@ impl<'js> Event<'js> {
 
     #[qjs(get)]
     pub fn target(&self, ctx: Ctx<'js>) -> Value<'js> {
-        or_null(&ctx, &self.target)
+        or_undefined(&ctx, &self.target)
     }
 
     #[qjs(get)]
     pub fn src_element(&self, ctx: Ctx<'js>) -> Value<'js> {
-        or_null(&ctx, &self.target)
+        or_undefined(&ctx, &self.target)
     }
 
     #[qjs(get)]
     pub fn current_target(&self, ctx: Ctx<'js>) -> Value<'js> {
-        or_null(&ctx, &self.current_target)
+        or_undefined(&ctx, &self.current_target)
     }
 
     /// Always 0, as in workerd: events carry no high-resolution time.
@@ -344,14 +346,16 @@ mod tests {
             ("[new Event('a').bubbles, new Event('a').cancelable, new Event('a').defaultPrevented]", "false,false,false"),
             ("new Event('a', {bubbles: 1, cancelable: ''}).bubbles", "true"),
             ("new Event('a', {bubbles: 1, cancelable: ''}).cancelable", "false"),
-            ("new Event('a').target", "null"),
+            // workerd: undefined before dispatch (DOM: null).
+            ("new Event('a').target", "undefined"),
             ("new Event('a').eventPhase + Event.AT_TARGET + new Event('a').BUBBLING_PHASE", "5"),
             ("new Event()", "threw TypeError"),
             ("new Event('a', 5)", "threw TypeError"),
             ("(() => { const e = new Event('a', {cancelable: true}); e.preventDefault(); return e.defaultPrevented + ':' + e.returnValue })()", "true:false"),
             ("(() => { const e = new Event('a'); e.preventDefault(); return e.defaultPrevented })()", "false"),
             ("new CustomEvent('c', {detail: 7}).detail", "7"),
-            ("new CustomEvent('c').detail", "null"),
+            // workerd: undefined unless given (DOM and Node: null).
+            ("new CustomEvent('c').detail", "undefined"),
             ("new CustomEvent('c') instanceof Event", "true"),
             ("Object.getPrototypeOf(CustomEvent) === Event", "true"),
             ("CustomEvent('c')", "threw TypeError"),

@@ -6,11 +6,11 @@
 //! state in [`EventTarget::signal`] (see [`crate::abort`]); that is how the listener methods
 //! work on signals without a second copy of them.
 //!
-//! Dispatch follows the DOM's algorithm for a target with no parent: capture listeners, then
-//! the others, all at `AT_TARGET`. Listeners added during a dispatch are not called by it; one
-//! removed during a dispatch is not called after its removal. An exception thrown by a listener
-//! is reported (to stderr, as `<worker>: Uncaught ...`, like an uncaught error in a timer) and
-//! the remaining listeners still run.
+//! Dispatch follows the DOM's algorithm for a target with no parent, all at `AT_TARGET`, with
+//! workerd's departures where it has them: capture listeners are refused, an exception thrown by
+//! a listener ends the dispatch and propagates out of `dispatchEvent`, and `currentTarget` keeps
+//! its value afterwards. Listeners added during a dispatch are not called by it; one removed
+//! during a dispatch is not called after its removal.
 //!
 //! ```js
 //! const t = new EventTarget();
@@ -21,7 +21,6 @@
 //! No borrow of a target or an event is held while JS runs, so listeners may add, remove and
 //! dispatch freely. Not here: parents and bubbling (a Worker has no DOM tree).
 
-use nanod_js::{Isolate, JsException};
 use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Coerced, Ctx, FromJs, JsLifetime, Object, Value};
@@ -141,12 +140,19 @@ struct Options<'js> {
 fn options<'js>(ctx: &Ctx<'js>, value: Option<Value<'js>>, add: bool) -> rquickjs::Result<Options<'js>> {
     let mut out = Options { capture: false, once: false, passive: false, signal: None };
     let Some(value) = value else { return Ok(out) };
+    // A Worker has no tree to capture through: workerd rejects capture listeners, and so do we.
     let Some(object) = value.as_object() else {
         out.capture = Coerced::<bool>::from_js(ctx, value)?.0;
+        if out.capture && add {
+            return Err(type_error(ctx, "addEventListener(): useCapture must be false."));
+        }
         return Ok(out);
     };
     let flag = |name: &str| -> rquickjs::Result<bool> { Ok(Coerced::<bool>::from_js(ctx, object.get(name)?)?.0) };
     out.capture = flag("capture")?;
+    if out.capture && add {
+        return Err(type_error(ctx, "addEventListener(): options.capture must be false."));
+    }
     if add {
         out.once = flag("once")?;
         out.passive = flag("passive")?;
@@ -301,7 +307,7 @@ pub fn dispatch<'js>(
     let invoked = invoke_all(ctx, target, &target_object, event, &kind);
     let mut e = event.try_borrow_mut()?;
     e.phase = NONE;
-    e.current_target = None;
+    // workerd keeps currentTarget after dispatch (the DOM would reset it).
     e.flags.dispatching = false;
     e.flags.stop_propagation = false;
     e.flags.stop_immediate_propagation = false;
@@ -351,7 +357,9 @@ fn invoke_all<'js>(
             match outcome {
                 Ok(Some(false)) => event.try_borrow_mut()?.cancel(),
                 Ok(_) => {}
-                Err(error) => report(ctx, error)?,
+                // As in workerd: a throwing listener ends the dispatch and the error propagates
+                // out of dispatchEvent (browsers report it and go on).
+                Err(error) => return Err(error),
             }
             if event.try_borrow()?.flags.stop_immediate_propagation {
                 return Ok(());
@@ -390,23 +398,6 @@ fn call_listener<'js>(
     Ok(None)
 }
 
-/// Reports an exception thrown by a listener to stderr and swallows it, as browsers report
-/// errors from listeners. An uncatchable error (interrupt, out of memory) keeps propagating.
-pub(crate) fn report<'js>(ctx: &Ctx<'js>, error: rquickjs::Error) -> rquickjs::Result<()> {
-    let exception = if error.is_exception() {
-        let thrown = ctx.catch();
-        if thrown.is_uncatchable_error() {
-            return Err(ctx.throw(thrown));
-        }
-        JsException::from_value(ctx, thrown)
-    } else {
-        JsException::error(error.to_string())
-    };
-    let name = Isolate::from_ctx(ctx).map(|i| i.name().to_owned()).unwrap_or_default();
-    eprintln!("{name}: Uncaught {exception}");
-    Ok(())
-}
-
 /// Installs the `EventTarget` constructor.
 pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     crate::headers::constructor::<EventTarget>(ctx)
@@ -426,8 +417,10 @@ mod tests {
         check_expressions(&[
             ("(() => { const t = new EventTarget(); let n = 0; const f = () => n++; t.addEventListener('a', f); t.addEventListener('a', f); t.dispatchEvent(new Event('a')); return n })()", "1"),
             ("(() => { const t = new EventTarget(); let n = 0; t.addEventListener('a', () => n++, {once: true}); t.dispatchEvent(new Event('a')); t.dispatchEvent(new Event('a')); return n })()", "1"),
-            ("(() => { const t = new EventTarget(); const log = []; t.addEventListener('a', () => log.push('bub')); t.addEventListener('a', () => log.push('cap'), true); t.dispatchEvent(new Event('a')); return log.join() })()", "cap,bub"),
-            ("(() => { const t = new EventTarget(); t.addEventListener('a', () => { throw new Error('x') }); let after = 0; t.addEventListener('a', () => after++); return t.dispatchEvent(new Event('a')) + ':' + after })()", "true:1"),
+            // workerd refuses capture listeners.
+            ("(() => { const t = new EventTarget(); const log = []; t.addEventListener('a', () => log.push('bub')); t.addEventListener('a', () => log.push('cap'), true); t.dispatchEvent(new Event('a')); return log.join() })()", "threw TypeError"),
+            // workerd: a throwing listener ends the dispatch and its error propagates.
+            ("(() => { const t = new EventTarget(); t.addEventListener('a', () => { throw new Error('x') }); let after = 0; t.addEventListener('a', () => after++); return t.dispatchEvent(new Event('a')) + ':' + after })()", "threw Error"),
             ("new EventTarget().dispatchEvent('a')", "threw TypeError"),
             ("EventTarget.prototype.addEventListener.call({}, 'a', () => {})", "threw TypeError"),
         ]);

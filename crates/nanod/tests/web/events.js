@@ -1,6 +1,8 @@
 // EventTarget, Event, CustomEvent, AbortController/AbortSignal, DOMException.
 // Where Node 20 differs, the expected output follows workerd: eventPhase is AT_TARGET during
-// dispatch, and preventDefault() marks even a non-cancelable event (dispatchEvent → false).
+// dispatch, preventDefault() marks even a non-cancelable event (dispatchEvent → false), capture
+// listeners are refused, unset targets are undefined, currentTarget is kept after dispatch,
+// CustomEvent.detail defaults to undefined, and a throwing listener ends the dispatch.
 export default {
   async fetch() {
     const out = [];
@@ -34,6 +36,11 @@ export default {
     await show("throwIfAborted", () => { const s = AbortSignal.abort(new RangeError("r")); s.throwIfAborted(); });
     await show("timeout", async () => { const s = AbortSignal.timeout(10); await new Promise((r) => setTimeout(r, 40)); return [s.aborted, s.reason.name].join(); });
     await show("any", () => { const a = new AbortController(); const b = new AbortController(); const s = AbortSignal.any([a.signal, b.signal]); b.abort("b first"); return [s.aborted, s.reason].join(); });
+    await show("capture refused", () => new EventTarget().addEventListener("a", () => {}, { capture: true }));
+    await show("unset targets", () => { const e = new Event("a"); return [e.target, e.currentTarget].map(String).join(); });
+    await show("currentTarget after", () => { const t = new EventTarget(); const e = new Event("a"); t.dispatchEvent(e); return e.currentTarget === t; });
+    await show("detail default", () => String(new CustomEvent("c").detail));
+    await show("listener throws", () => { const t = new EventTarget(); const seen = []; t.addEventListener("a", () => { seen.push(1); throw new RangeError("x"); }); t.addEventListener("a", () => seen.push(2)); try { t.dispatchEvent(new Event("a")); } catch (e) { seen.push(e.name); } return seen.join(); });
     await show("DOMException", () => { const e = new DOMException("m", "NotFoundError"); return [e.name, e.message, e.code, e instanceof Error].join(); });
     return new Response(out.join("\n") + "\n");
   },
