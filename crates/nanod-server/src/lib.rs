@@ -12,6 +12,7 @@
 pub mod binding;
 pub mod error;
 pub mod http;
+pub mod network;
 pub mod prepare;
 pub mod service;
 pub mod socket;

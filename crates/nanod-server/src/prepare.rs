@@ -10,6 +10,7 @@ use nanod_js::bytecode::compile_module;
 use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
 
 use crate::error::Location;
+use crate::service::disk::DiskService;
 use crate::ServerError;
 
 /// The name of the implicit network service behind `fetch()`.
@@ -24,6 +25,8 @@ pub struct Prepared {
 #[derive(Debug)]
 pub enum PreparedService {
     Worker(Arc<PreparedWorker>),
+    /// A directory served over HTTP, its root resolved at start-up.
+    Disk(Arc<DiskService>),
     /// Kinds whose runtime comes later (network, external, disk): requests get a clear error.
     Unimplemented {
         kind: &'static str,
@@ -72,7 +75,15 @@ impl Prepared {
                 }
                 ServiceKind::Network(_) => PreparedService::Unimplemented { kind: "network" },
                 ServiceKind::External(_) => PreparedService::Unimplemented { kind: "external" },
-                ServiceKind::Disk(_) => PreparedService::Unimplemented { kind: "disk" },
+                ServiceKind::Disk(disk) => {
+                    let path = disk.path.as_deref().ok_or_else(|| ServerError::Worker {
+                        service: service.name.clone(),
+                        message: "a disk service needs a path".to_owned(),
+                    })?;
+                    let served = DiskService::new(path, disk.writable, disk.allow_dotfiles)
+                        .map_err(|message| ServerError::Worker { service: service.name.clone(), message })?;
+                    PreparedService::Disk(Arc::new(served))
+                }
             };
             services.insert(service.name.clone(), prepared);
         }
