@@ -10,7 +10,9 @@ use nanod_js::bytecode::compile_module;
 use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
 
 use crate::error::Location;
+use crate::network::Policy;
 use crate::service::disk::DiskService;
+use crate::service::network::NetworkService;
 use crate::ServerError;
 
 /// The name of the implicit network service behind `fetch()`.
@@ -27,7 +29,9 @@ pub enum PreparedService {
     Worker(Arc<PreparedWorker>),
     /// A directory served over HTTP, its root resolved at start-up.
     Disk(Arc<DiskService>),
-    /// Kinds whose runtime comes later (network, external, disk): requests get a clear error.
+    /// Outbound HTTP under an allow/deny policy (also the implicit `internet`).
+    Network(Arc<NetworkService>),
+    /// Kinds whose runtime comes later (external): requests get a clear error.
     Unimplemented {
         kind: &'static str,
     },
@@ -73,7 +77,11 @@ impl Prepared {
                 ServiceKind::Worker(worker) => {
                     PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, config)?))
                 }
-                ServiceKind::Network(_) => PreparedService::Unimplemented { kind: "network" },
+                ServiceKind::Network(network) => {
+                    let policy = Policy::from_config(network)
+                        .map_err(|e| ServerError::Worker { service: service.name.clone(), message: e.to_string() })?;
+                    PreparedService::Network(Arc::new(NetworkService::new(service.name.as_str(), policy)))
+                }
                 ServiceKind::External(_) => PreparedService::Unimplemented { kind: "external" },
                 ServiceKind::Disk(disk) => {
                     let path = disk.path.as_deref().ok_or_else(|| ServerError::Worker {
@@ -87,7 +95,9 @@ impl Prepared {
             };
             services.insert(service.name.clone(), prepared);
         }
-        services.entry(INTERNET.to_owned()).or_insert(PreparedService::Unimplemented { kind: "network" });
+        services
+            .entry(INTERNET.to_owned())
+            .or_insert_with(|| PreparedService::Network(Arc::new(NetworkService::new(INTERNET, Policy::default()))));
         Ok(Prepared { services })
     }
 }

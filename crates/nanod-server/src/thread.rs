@@ -44,6 +44,7 @@ impl ThreadServices {
                 worker.fetch(request).await
             }
             Some(PreparedService::Disk(disk)) => disk.clone().fetch(request).await,
+            Some(PreparedService::Network(network)) => network.fetch(request).await,
             Some(PreparedService::Unimplemented { kind }) => {
                 Err(JsException::error(format!("service \"{name}\" is a {kind} service, which nanod cannot serve yet")))
             }
