@@ -3,7 +3,8 @@
 # socket; `auth` and `storage` are reachable only through main's service bindings, which run
 # them in the same thread as a function call.
 #
-#   nanod serve examples/nanoservices/config.capnp
+#   nanod serve examples/nanoservices/config.capnp --threads 1
+#   (one thread: `storage` keeps its data in module state, one copy per thread)
 #   (workerd serve examples/nanoservices/config.capnp runs it too)
 
 using Workerd = import "/workerd/workerd.capnp";
