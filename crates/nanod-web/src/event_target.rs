@@ -37,7 +37,6 @@ struct Listener<'js> {
     /// A function or an object with `handleEvent`; `undefined` for an event handler
     /// attribute's listener (`onabort`), whose current value is looked up when it runs.
     callback: Value<'js>,
-    capture: bool,
     once: bool,
     passive: bool,
     handler: bool,
@@ -116,7 +115,6 @@ impl<'js> EventTarget<'js> {
             id: self.next_id,
             kind: kind.to_owned(),
             callback: Value::new_undefined(ctx),
-            capture: false,
             once: false,
             passive: false,
             handler: true,
@@ -218,24 +216,13 @@ impl<'js> EventTarget<'js> {
         }
         let id = {
             let mut t = target.try_borrow_mut()?;
-            let duplicate = t
-                .listeners
-                .iter()
-                .any(|l| !l.handler && l.kind == kind && l.callback == callback && l.capture == opts.capture);
+            let duplicate = t.listeners.iter().any(|l| !l.handler && l.kind == kind && l.callback == callback);
             if duplicate {
                 return Ok(());
             }
             t.next_id += 1;
             let id = t.next_id;
-            t.listeners.push(Listener {
-                id,
-                kind,
-                callback,
-                capture: opts.capture,
-                once: opts.once,
-                passive: opts.passive,
-                handler: false,
-            });
+            t.listeners.push(Listener { id, kind, callback, once: opts.once, passive: opts.passive, handler: false });
             id
         };
         if let Some(signal) = &opts.signal {
@@ -255,10 +242,10 @@ impl<'js> EventTarget<'js> {
         let checked = type_and_callback(&ctx, "removeEventListener", kind, callback)?;
         let opts = options(&ctx, opts.0, false)?;
         let Some((kind, callback)) = checked else { return Ok(()) };
-        target
-            .try_borrow_mut()?
-            .listeners
-            .retain(|l| l.handler || l.kind != kind || l.callback != callback || l.capture != opts.capture);
+        if opts.capture {
+            return Ok(()); // no capture listener can have been added
+        }
+        target.try_borrow_mut()?.listeners.retain(|l| l.handler || l.kind != kind || l.callback != callback);
         Ok(())
     }
 
@@ -316,7 +303,8 @@ pub fn dispatch<'js>(
     Ok(!(e.flags.canceled || e.flags.prevent_default_called))
 }
 
-/// DOM "invoke" at the target: the capturing pass, then the bubbling one.
+/// DOM "invoke" at the target. There is one pass: capture listeners are refused at
+/// registration (as in workerd), so the capturing pass would always be empty.
 fn invoke_all<'js>(
     ctx: &Ctx<'js>,
     target: &Class<'js, EventTarget<'js>>,
@@ -325,45 +313,43 @@ fn invoke_all<'js>(
     kind: &str,
 ) -> rquickjs::Result<()> {
     let event_value = event.clone().into_value();
-    for capture in [true, false] {
-        if event.try_borrow()?.flags.stop_propagation {
-            return Ok(());
+    if event.try_borrow()?.flags.stop_propagation {
+        return Ok(());
+    }
+    let snapshot: Vec<Snapshot> = target
+        .try_borrow()?
+        .listeners
+        .iter()
+        .filter(|l| l.kind == kind)
+        .map(|l| Snapshot {
+            id: l.id,
+            callback: l.callback.clone(),
+            once: l.once,
+            passive: l.passive,
+            handler: l.handler,
+        })
+        .collect();
+    for listener in snapshot {
+        {
+            let mut t = target.try_borrow_mut()?;
+            // Removed since the snapshot: skip it (DOM "removed" flag).
+            let Some(position) = t.listeners.iter().position(|l| l.id == listener.id) else { continue };
+            if listener.once {
+                t.listeners.remove(position);
+            }
         }
-        let snapshot: Vec<Snapshot> = target
-            .try_borrow()?
-            .listeners
-            .iter()
-            .filter(|l| l.kind == kind && l.capture == capture)
-            .map(|l| Snapshot {
-                id: l.id,
-                callback: l.callback.clone(),
-                once: l.once,
-                passive: l.passive,
-                handler: l.handler,
-            })
-            .collect();
-        for listener in snapshot {
-            {
-                let mut t = target.try_borrow_mut()?;
-                // Removed since the snapshot: skip it (DOM "removed" flag).
-                let Some(position) = t.listeners.iter().position(|l| l.id == listener.id) else { continue };
-                if listener.once {
-                    t.listeners.remove(position);
-                }
-            }
-            event.try_borrow_mut()?.flags.in_passive_listener = listener.passive;
-            let outcome = call_listener(ctx, target, target_object, &event_value, &listener, kind);
-            event.try_borrow_mut()?.flags.in_passive_listener = false;
-            match outcome {
-                Ok(Some(false)) => event.try_borrow_mut()?.cancel(),
-                Ok(_) => {}
-                // As in workerd: a throwing listener ends the dispatch and the error propagates
-                // out of dispatchEvent (browsers report it and go on).
-                Err(error) => return Err(error),
-            }
-            if event.try_borrow()?.flags.stop_immediate_propagation {
-                return Ok(());
-            }
+        event.try_borrow_mut()?.flags.in_passive_listener = listener.passive;
+        let outcome = call_listener(ctx, target, target_object, &event_value, &listener, kind);
+        event.try_borrow_mut()?.flags.in_passive_listener = false;
+        match outcome {
+            Ok(Some(false)) => event.try_borrow_mut()?.cancel(),
+            Ok(_) => {}
+            // As in workerd: a throwing listener ends the dispatch and the error propagates
+            // out of dispatchEvent (browsers report it and go on).
+            Err(error) => return Err(error),
+        }
+        if event.try_borrow()?.flags.stop_immediate_propagation {
+            return Ok(());
         }
     }
     Ok(())
