@@ -75,7 +75,7 @@ impl Prepared {
         for service in &config.services {
             let prepared = match &service.kind {
                 ServiceKind::Worker(worker) => {
-                    PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, config)?))
+                    PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker)?))
                 }
                 ServiceKind::Network(network) => {
                     let policy = Policy::from_config(network)
@@ -102,7 +102,7 @@ impl Prepared {
     }
 }
 
-fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) -> Result<PreparedWorker, ServerError> {
+fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedWorker, ServerError> {
     let worker_error = |message: String| ServerError::Worker { service: name.to_owned(), message };
     let script = match &worker.source {
         WorkerSource::Modules(modules) => {
@@ -176,7 +176,6 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker, config: &Config) ->
         };
         bindings.push(PreparedBinding { name: binding.name.clone(), value });
     }
-    let _ = config;
     Ok(PreparedWorker {
         name: name.to_owned(),
         script,

@@ -166,16 +166,8 @@ addEventListener("fetch", (event) => {
 #[test]
 fn one_worker_serves_concurrent_requests() {
     let dir = TestDir::new("concurrent");
-    let config = dir.write(
-        "config.capnp",
-        r#"using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = (modules = [(name = "w.js", esModule = embed "w.js")], compatibilityDate = "2024-09-01"))],
-  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
-);"#,
-    );
-    dir.write(
-        "w.js",
+    let config = support::single_worker(
+        &dir,
         "export default { async fetch() { await new Promise((r) => setTimeout(r, 200)); return new Response('done'); } };",
     );
     let server = Server::start(&config, &["--threads", "1"]);

@@ -18,15 +18,7 @@ fn check_family(family: &str) {
     let module = std::fs::read_to_string(web.join(format!("{family}.js"))).expect("module");
     let expected = std::fs::read_to_string(web.join(format!("{family}.expected"))).expect("expected output");
     let dir = TestDir::new(&format!("web-{family}"));
-    dir.write("w.js", &module);
-    let config = dir.write(
-        "config.capnp",
-        r#"using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = (modules = [(name = "w.js", esModule = embed "w.js")], compatibilityDate = "2024-09-01"))],
-  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
-);"#,
-    );
+    let config = support::single_worker(&dir, &module);
     let server = Server::start(&config, &["--threads", "1"]);
     let response = server.get("/");
     assert_eq!(response.status, 200, "{family}: {}\n{}", response.text(), server.stderr());

@@ -241,6 +241,20 @@ impl Conn {
     }
 }
 
+/// Writes a one-Worker config (`main`, module `w.js` = `module`, socket `http`) into `dir`;
+/// returns the config's path.
+pub fn single_worker(dir: &TestDir, module: &str) -> PathBuf {
+    dir.write("w.js", module);
+    dir.write(
+        "config.capnp",
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = (modules = [(name = "w.js", esModule = embed "w.js")], compatibilityDate = "2024-09-01"))],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "main")],
+);"#,
+    )
+}
+
 /// The directory of the repository's examples.
 pub fn example(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(path)
