@@ -5,6 +5,10 @@
 
 #![allow(dead_code)]
 
+pub mod test_ca;
+pub mod tls_upstream;
+pub mod upstream;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
