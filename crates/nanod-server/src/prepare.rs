@@ -12,6 +12,7 @@ use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
 use crate::error::Location;
 use crate::network::Policy;
 use crate::service::disk::DiskService;
+use crate::service::external::ExternalService;
 use crate::service::network::NetworkService;
 use crate::ServerError;
 
@@ -31,7 +32,9 @@ pub enum PreparedService {
     Disk(Arc<DiskService>),
     /// Outbound HTTP under an allow/deny policy (also the implicit `internet`).
     Network(Arc<NetworkService>),
-    /// Kinds whose runtime comes later (external): requests get a clear error.
+    /// One fixed HTTP or HTTPS server.
+    External(Arc<ExternalService>),
+    /// Kinds whose runtime comes later (`tcp` external services): requests get a clear error.
     Unimplemented {
         kind: &'static str,
     },
@@ -78,11 +81,17 @@ impl Prepared {
                     PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker)?))
                 }
                 ServiceKind::Network(network) => {
-                    let policy = Policy::from_config(network)
-                        .map_err(|e| ServerError::Worker { service: service.name.clone(), message: e.to_string() })?;
-                    PreparedService::Network(Arc::new(NetworkService::new(service.name.as_str(), policy)))
+                    let fail = |message: String| ServerError::Worker { service: service.name.clone(), message };
+                    let policy = Policy::from_config(network).map_err(|e| fail(e.to_string()))?;
+                    let tls = crate::tls::client::client_config(network.tls.as_ref()).map_err(fail)?;
+                    PreparedService::Network(Arc::new(NetworkService::new(service.name.as_str(), policy, tls)))
                 }
-                ServiceKind::External(_) => PreparedService::Unimplemented { kind: "external" },
+                ServiceKind::External(external) => match ExternalService::new(&service.name, external)
+                    .map_err(|message| ServerError::Worker { service: service.name.clone(), message })?
+                {
+                    Some(external) => PreparedService::External(Arc::new(external)),
+                    None => PreparedService::Unimplemented { kind: "tcp external" },
+                },
                 ServiceKind::Disk(disk) => {
                     let path = disk.path.as_deref().ok_or_else(|| ServerError::Worker {
                         service: service.name.clone(),
@@ -95,9 +104,15 @@ impl Prepared {
             };
             services.insert(service.name.clone(), prepared);
         }
-        services
-            .entry(INTERNET.to_owned())
-            .or_insert_with(|| PreparedService::Network(Arc::new(NetworkService::new(INTERNET, Policy::default()))));
+        if !services.contains_key(INTERNET) {
+            // workerd's implicit `internet`: `allow = ["public"]`, `tlsOptions = (trustBrowserCas = true)`.
+            let tls = crate::tls::client::client_config(None)
+                .map_err(|message| ServerError::Worker { service: INTERNET.to_owned(), message })?;
+            services.insert(
+                INTERNET.to_owned(),
+                PreparedService::Network(Arc::new(NetworkService::new(INTERNET, Policy::default(), tls))),
+            );
+        }
         Ok(Prepared { services })
     }
 }
