@@ -1,77 +1,309 @@
-//! HTTP/1.1 on hyper: accepting connections, turning hyper requests into the `http::Request`
-//! every service takes (absolute URI, streaming body), and a failed Worker into a `500`.
+//! HTTP/1.1 on hyper, over TCP or TLS: accepting connections, applying the socket's workerd
+//! `HttpOptions`, turning hyper requests into the `http::Request` every service takes
+//! (streaming body), and a failed Worker into a `500`.
+//!
+//! A socket's settings ([`SocketSettings`]) are checked and prepared once, when it is bound;
+//! per request there is no work for an option that is not set. What a Worker sees as
+//! `request.url`, as in workerd:
+//! - `style = host` (the default): `<scheme>://<Host header><path>`, where the scheme is the
+//!   socket's (`http` or `https`), or the `forwardedProtoHeader`'s value when that header says
+//!   `http` or `https` (the header is then removed). No `Host` header: `400 Bad Request`.
+//! - `style = proxy`: the request target as sent (`http://example.com/x` for a forward-proxy
+//!   request; an origin-form `/x` stays `/x`, as in workerd); `forwardedProtoHeader` is ignored.
+//!
+//! `cfBlobHeader` is removed from incoming requests (workerd parses it into `request.cf`, which
+//! nanod does not have yet, so its value is dropped). `injectRequestHeaders` apply to each
+//! request before the service sees it, `injectResponseHeaders` to each response the service
+//! returns. `CONNECT` gets workerd's answer to a Worker without a `connect` handler: `500` and
+//! the connection closed.
+//!
+//! TLS handshakes run in the connection's own task on the accepting thread, bounded by
+//! [`HANDSHAKE_TIMEOUT`], so a client that never finishes one holds only its own connection.
 
 use std::convert::Infallible;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST};
+use http::header::{CONNECTION, HOST};
+use http::{HeaderName, HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use nanod_config::{HttpOptions, HttpStyle, SocketProtocol};
 use nanod_web::body::Body;
 
+use crate::http_options::InjectedHeaders;
 use crate::thread::ThreadServices;
 
+/// How long a client may take to complete its TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One socket's protocol settings, prepared when it is bound and shared by every thread.
+pub struct SocketSettings {
+    /// The socket's name, for logs.
+    pub name: String,
+    /// The service that handles its requests.
+    pub service: String,
+    /// `http` or `https`: the physical protocol, the scheme of `request.url`.
+    scheme: &'static str,
+    proxy: bool,
+    forwarded_proto: Option<HeaderName>,
+    cf_blob: Option<HeaderName>,
+    inject_request: InjectedHeaders,
+    inject_response: InjectedHeaders,
+    /// `Some` for `https` sockets.
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for SocketSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketSettings")
+            .field("name", &self.name)
+            .field("service", &self.service)
+            .field("scheme", &self.scheme)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketSettings {
+    /// Checks `socket`'s protocol options; the error names what is wrong (the caller adds the
+    /// socket's name).
+    pub fn new(socket: &nanod_config::Socket) -> Result<SocketSettings, String> {
+        let (options, scheme, tls) = match &socket.protocol {
+            SocketProtocol::Http(options) => (options, "http", None),
+            SocketProtocol::Https { options, tls } => (options, "https", Some(crate::tls::server::server_config(tls)?)),
+            SocketProtocol::Tcp { .. } => return Err("tcp sockets are not supported yet".to_owned()),
+        };
+        let HttpOptions {
+            style,
+            forwarded_proto_header,
+            cf_blob_header,
+            inject_request_headers,
+            inject_response_headers,
+            capnp_connect_host,
+        } = options;
+        if capnp_connect_host.is_some() {
+            return Err("http.capnpConnectHost is not supported (nanod has no Cap'n Proto RPC)".to_owned());
+        }
+        let header_name = |field: &str, name: &Option<String>| -> Result<Option<HeaderName>, String> {
+            name.as_deref()
+                .map(|n| {
+                    HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("{field}: invalid header name \"{n}\""))
+                })
+                .transpose()
+        };
+        let proxy = *style == HttpStyle::Proxy;
+        Ok(SocketSettings {
+            name: socket.name.clone(),
+            service: socket.service.name.clone(),
+            scheme,
+            proxy,
+            // workerd ignores it on proxy-style sockets.
+            forwarded_proto: if proxy { None } else { header_name("forwardedProtoHeader", forwarded_proto_header)? },
+            cf_blob: header_name("cfBlobHeader", cf_blob_header)?,
+            inject_request: InjectedHeaders::new(inject_request_headers)
+                .map_err(|e| format!("injectRequestHeaders: {e}"))?,
+            inject_response: InjectedHeaders::new(inject_response_headers)
+                .map_err(|e| format!("injectResponseHeaders: {e}"))?,
+            tls,
+        })
+    }
+}
+
+/// What every connection of one listener on one thread shares.
+struct Listener {
+    services: Rc<ThreadServices>,
+    settings: Arc<SocketSettings>,
+}
+
 /// Accepts connections forever, serving each on this thread.
-pub async fn accept_loop(listener: tokio::net::TcpListener, services: Rc<ThreadServices>, service: Rc<str>) {
-    let local = listener.local_addr().ok();
+pub async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    services: Rc<ThreadServices>,
+    settings: Arc<SocketSettings>,
+) {
+    let acceptor = settings.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let shared = Rc::new(Listener { services, settings });
     loop {
         let (stream, _peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 eprintln!("nanod: accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let services = services.clone();
-        let service = service.clone();
-        let authority = local.map(|a| a.to_string()).unwrap_or_else(|| "localhost".to_owned());
-        tokio::task::spawn_local(async move {
-            let handler = service_fn(move |request: hyper::Request<Incoming>| {
-                let services = services.clone();
-                let service = service.clone();
-                let authority = authority.clone();
-                async move { Ok::<_, Infallible>(handle(&services, &service, request, &authority).await) }
-            });
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), handler).await;
-        });
-    }
-}
-
-async fn handle(
-    services: &ThreadServices,
-    service: &str,
-    request: hyper::Request<Incoming>,
-    authority: &str,
-) -> http::Response<Body> {
-    let (mut parts, body) = request.into_parts();
-    let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or(authority);
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match format!("http://{host}{path}").parse() {
-        Ok(uri) => uri,
-        Err(_) => return plain_response(400, "Bad Request", true),
-    };
-    let request = http::Request::from_parts(parts, Body::stream(body));
-    match services.dispatch(service, request).await {
-        Ok(response) => response,
-        Err(exception) => {
-            eprintln!("{service}: Uncaught {exception}");
-            // As workerd: no Content-Type on this 500.
-            plain_response(500, "Internal Server Error", false)
+        let shared = shared.clone();
+        match &acceptor {
+            None => {
+                tokio::task::spawn_local(serve_connection(TokioIo::new(stream), shared));
+            }
+            Some(acceptor) => {
+                let handshake = handshake(acceptor, stream, HANDSHAKE_TIMEOUT);
+                tokio::task::spawn_local(async move {
+                    match handshake.await {
+                        Ok(tls) => serve_connection(TokioIo::new(tls), shared).await,
+                        Err(e) => eprintln!("nanod: socket \"{}\": {e}", shared.settings.name),
+                    }
+                });
+            }
         }
     }
 }
 
-fn plain_response(status: u16, text: &'static str, content_type: bool) -> http::Response<Body> {
+/// The server side of a TLS handshake, given `timeout` to complete.
+fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    timeout: Duration,
+) -> impl std::future::Future<Output = Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, String>> {
+    let accept = acceptor.accept(stream);
+    async move {
+        match tokio::time::timeout(timeout, accept).await {
+            Ok(Ok(tls)) => Ok(tls),
+            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+            Err(_) => Err("TLS handshake timed out".to_owned()),
+        }
+    }
+}
+
+async fn serve_connection<I>(io: I, shared: Rc<Listener>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+{
+    let handler = service_fn(move |request: hyper::Request<Incoming>| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+    });
+    let _ = http1::Builder::new().keep_alive(true).serve_connection(io, handler).await;
+}
+
+async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::Response<Body> {
+    let settings = &*shared.settings;
+    if request.method() == Method::CONNECT {
+        // What workerd answers for a Worker without a `connect` handler.
+        eprintln!("{}: Uncaught Error: Handler does not export a connect() function.", settings.service);
+        let mut response = plain_response(500, "Internal Server Error");
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    let (mut parts, body) = request.into_parts();
+    if !settings.proxy {
+        let mut scheme = settings.scheme;
+        if let Some(name) = &settings.forwarded_proto {
+            if let Some(value) = parts.headers.remove(name) {
+                // workerd takes any value as the scheme; nanod takes the two that make a URL a
+                // Worker can fetch, and ignores others.
+                if value.as_bytes().eq_ignore_ascii_case(b"https") {
+                    scheme = "https";
+                } else if value.as_bytes().eq_ignore_ascii_case(b"http") {
+                    scheme = "http";
+                }
+            }
+        }
+        let Some(host) = parts.headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+            return plain_response(400, "Bad Request");
+        };
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        parts.uri = match format!("{scheme}://{host}{path}").parse() {
+            Ok(uri) => uri,
+            Err(_) => return plain_response(400, "Bad Request"),
+        };
+    }
+    if let Some(name) = &settings.cf_blob {
+        parts.headers.remove(name);
+    }
+    settings.inject_request.apply(&mut parts.headers);
+    let request = http::Request::from_parts(parts, Body::stream(body));
+    match shared.services.dispatch(&settings.service, request).await {
+        Ok(mut response) => {
+            settings.inject_response.apply(response.headers_mut());
+            response
+        }
+        Err(exception) => {
+            eprintln!("{}: Uncaught {exception}", settings.service);
+            // As workerd: no injected headers on this error answer.
+            plain_response(500, "Internal Server Error")
+        }
+    }
+}
+
+/// workerd's error answers: the status text as the body, no `Content-Type`.
+fn plain_response(status: u16, text: &'static str) -> http::Response<Body> {
     let mut response = http::Response::new(Body::Full(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    if content_type {
-        response.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain;charset=UTF-8"));
-    }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acceptor() -> tokio_rustls::TlsAcceptor {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let keypair = nanod_config::TlsKeypair { private_key: key.serialize_pem(), certificate_chain: cert.pem() };
+        let options = nanod_config::TlsOptions { keypair: Some(keypair), ..Default::default() };
+        crate::tls::server::server_config(&options).unwrap().into()
+    }
+
+    fn socket(options: HttpOptions) -> nanod_config::Socket {
+        nanod_config::Socket {
+            name: "s".to_owned(),
+            address: None,
+            protocol: SocketProtocol::Http(options),
+            service: Default::default(),
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn options_are_checked_when_the_socket_is_bound() {
+        let bad = |options: HttpOptions| SocketSettings::new(&socket(options)).err().unwrap();
+        let header = Some("bad header".to_owned());
+        assert!(bad(HttpOptions { forwarded_proto_header: header.clone(), ..Default::default() })
+            .starts_with("forwardedProtoHeader: invalid header name"));
+        assert!(bad(HttpOptions { cf_blob_header: header, ..Default::default() }).starts_with("cfBlobHeader: "));
+        let injected = vec![nanod_config::Header { name: "x".to_owned(), value: Some("a\nb".to_owned()) }];
+        assert!(bad(HttpOptions { inject_response_headers: injected, ..Default::default() })
+            .starts_with("injectResponseHeaders: invalid value"));
+        assert!(bad(HttpOptions { capnp_connect_host: Some("h".to_owned()), ..Default::default() })
+            .contains("capnpConnectHost is not supported"));
+        // forwardedProtoHeader means nothing on a proxy socket.
+        let proxy = HttpOptions {
+            style: HttpStyle::Proxy,
+            forwarded_proto_header: Some("x-forwarded-proto".to_owned()),
+            ..Default::default()
+        };
+        let settings = SocketSettings::new(&socket(proxy)).unwrap();
+        assert!(settings.proxy && settings.forwarded_proto.is_none() && settings.tls.is_none());
+        assert_eq!(settings.scheme, "http");
+    }
+
+    #[test]
+    fn a_silent_client_times_out_and_a_garbage_one_fails() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let acceptor = acceptor();
+
+            let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let error = handshake(&acceptor, stream, Duration::from_millis(50)).await.err().unwrap();
+            assert_eq!(error, "TLS handshake timed out");
+
+            let mut garbage = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut garbage, b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let error = handshake(&acceptor, stream, Duration::from_secs(10)).await.err().unwrap();
+            assert!(error.starts_with("TLS handshake failed: "), "{error}");
+        });
+    }
 }

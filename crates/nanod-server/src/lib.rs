@@ -12,11 +12,14 @@
 pub mod binding;
 pub mod error;
 pub mod http;
+pub mod http_options;
 pub mod network;
+pub mod outbound;
 pub mod prepare;
 pub mod service;
 pub mod socket;
 pub mod thread;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -32,13 +35,22 @@ pub struct ServeOptions {
     pub socket_addrs: Vec<(String, String)>,
 }
 
-/// Prepares `config` and evaluates every Worker once (on up to `threads` threads): everything
-/// `nanod serve` checks before binding a socket, and all that `nanod check` does.
-pub fn check(config: &nanod_config::Config, threads: usize) -> Result<Arc<Prepared>, ServerError> {
+/// A config that passed every check short of binding a socket.
+pub struct Checked {
+    pub prepared: Arc<Prepared>,
+    /// Each socket's protocol settings, in config order.
+    pub sockets: Vec<Arc<http::SocketSettings>>,
+}
+
+/// Prepares `config` (services and socket settings) and evaluates every Worker once (on up to
+/// `threads` threads): everything `nanod serve` checks before binding a socket, and all that
+/// `nanod check` does.
+pub fn check(config: &nanod_config::Config, threads: usize) -> Result<Checked, ServerError> {
     let prepared = Arc::new(Prepared::new(config)?);
+    let sockets = socket::prepare_all(config)?;
     let order: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
     service::check::evaluate_all(&prepared, &order, threads)?;
-    Ok(prepared)
+    Ok(Checked { prepared, sockets })
 }
 
 /// A prepared server with its sockets bound, ready to run.
@@ -55,8 +67,8 @@ impl Server {
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
             .max(1);
-        let prepared = check(config, threads)?;
-        let sockets = socket::bind_all(config, &options.socket_addrs)?;
+        let Checked { prepared, sockets } = check(config, threads)?;
+        let sockets = socket::bind_all(config, sockets, &options.socket_addrs)?;
         Ok(Server { prepared, sockets, threads })
     }
 

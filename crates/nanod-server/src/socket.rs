@@ -3,21 +3,24 @@
 //! Every socket is bound once here, on the main thread, so errors (bad address, port in use)
 //! surface before start-up completes and port 0 resolves to one real port. Each event-loop
 //! thread then opens its own listener on that exact address with `SO_REUSEPORT`, and the
-//! kernel spreads connections across threads.
+//! kernel spreads connections across threads. A socket's protocol settings (TLS config,
+//! `HttpOptions`) are checked and prepared here too, once ([`SocketSettings`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
 use nanod_config::{Config, SocketProtocol};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::http::SocketSettings;
 use crate::ServerError;
 
 /// One configured socket, bound on one or more addresses.
 #[derive(Debug)]
 pub struct BoundSocket {
     pub name: String,
-    /// Service that handles its requests.
-    pub service: String,
+    /// Its protocol settings, including the service that handles its requests.
+    pub settings: Arc<SocketSettings>,
     pub listeners: Vec<std::net::TcpListener>,
 }
 
@@ -84,19 +87,38 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Binds every socket of the config, applying `--socket-addr` overrides.
-pub fn bind_all(config: &Config, overrides: &[(String, String)]) -> Result<Vec<BoundSocket>, ServerError> {
+/// Checks and prepares every socket's protocol settings (TLS config, `HttpOptions`), in
+/// config order: all that can fail about a socket before it is bound.
+pub fn prepare_all(config: &Config) -> Result<Vec<Arc<SocketSettings>>, ServerError> {
+    config
+        .sockets
+        .iter()
+        .map(|socket| {
+            SocketSettings::new(socket)
+                .map(Arc::new)
+                .map_err(|message| ServerError::Socket { socket: socket.name.clone(), message })
+        })
+        .collect()
+}
+
+/// Binds every socket of the config (`settings` from [`prepare_all`], in the same order),
+/// applying `--socket-addr` overrides.
+pub fn bind_all(
+    config: &Config,
+    settings: Vec<Arc<SocketSettings>>,
+    overrides: &[(String, String)],
+) -> Result<Vec<BoundSocket>, ServerError> {
     for (name, _) in overrides {
         if !config.sockets.iter().any(|s| &s.name == name) {
             return Err(ServerError::UnknownSocketOverride { name: name.clone() });
         }
     }
     let mut bound = Vec::new();
-    for socket in &config.sockets {
+    for (socket, settings) in config.sockets.iter().zip(settings) {
         let fail = |message: String| ServerError::Socket { socket: socket.name.clone(), message };
         let default_port = match &socket.protocol {
             SocketProtocol::Http(_) => 80,
-            SocketProtocol::Https { .. } => return Err(fail("https sockets are not supported yet".to_owned())),
+            SocketProtocol::Https { .. } => 443,
             SocketProtocol::Tcp { .. } => return Err(fail("tcp sockets are not supported yet".to_owned())),
         };
         let address = overrides
@@ -117,7 +139,7 @@ pub fn bind_all(config: &Config, overrides: &[(String, String)]) -> Result<Vec<B
                 Err(source) => return Err(ServerError::Listen { socket: socket.name.clone(), addr, source }),
             }
         }
-        bound.push(BoundSocket { name: socket.name.clone(), service: socket.service.name.clone(), listeners });
+        bound.push(BoundSocket { name: socket.name.clone(), settings, listeners });
     }
     Ok(bound)
 }

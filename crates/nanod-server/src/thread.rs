@@ -10,6 +10,7 @@ use std::sync::Arc;
 use nanod_js::JsException;
 use nanod_web::body::Body;
 
+use crate::http::SocketSettings;
 use crate::prepare::{Prepared, PreparedService};
 use crate::service::worker::WorkerService;
 use crate::socket::{listen, BoundSocket};
@@ -45,6 +46,7 @@ impl ThreadServices {
             }
             Some(PreparedService::Disk(disk)) => disk.clone().fetch(request).await,
             Some(PreparedService::Network(network)) => network.fetch(request).await,
+            Some(PreparedService::External(external)) => external.fetch(request).await,
             Some(PreparedService::Unimplemented { kind }) => {
                 Err(JsException::error(format!("service \"{name}\" is a {kind} service, which nanod cannot serve yet")))
             }
@@ -62,20 +64,20 @@ impl ThreadServices {
 pub fn run(prepared: Arc<Prepared>, sockets: Vec<BoundSocket>, threads: usize) -> Result<(), ServerError> {
     // Thread 0 takes the listeners bound at start-up; the others open their own on the same
     // addresses (SO_REUSEPORT).
-    let plan: Vec<(Rc<str>, Vec<std::net::SocketAddr>)> =
-        sockets.iter().map(|s| (Rc::<str>::from(s.service.as_str()), s.addrs())).collect();
-    let mut first: Option<Vec<(String, std::net::TcpListener)>> =
-        Some(sockets.into_iter().flat_map(|s| s.listeners.into_iter().map(move |l| (s.service.clone(), l))).collect());
+    let plan: Vec<(Arc<SocketSettings>, Vec<std::net::SocketAddr>)> =
+        sockets.iter().map(|s| (s.settings.clone(), s.addrs())).collect();
+    let mut first: Option<Vec<(Arc<SocketSettings>, std::net::TcpListener)>> =
+        Some(sockets.into_iter().flat_map(|s| s.listeners.into_iter().map(move |l| (s.settings.clone(), l))).collect());
     let mut handles = Vec::new();
     for index in 0..threads {
         let listeners = match first.take() {
             Some(listeners) => listeners,
             None => {
                 let mut own = Vec::new();
-                for (service, addrs) in &plan {
+                for (settings, addrs) in &plan {
                     for addr in addrs {
                         match listen(*addr) {
-                            Ok(l) => own.push((service.to_string(), l)),
+                            Ok(l) => own.push((settings.clone(), l)),
                             Err(e) => eprintln!("nanod: thread {index}: cannot listen on {addr}: {e}"),
                         }
                     }
@@ -97,7 +99,7 @@ pub fn run(prepared: Arc<Prepared>, sockets: Vec<BoundSocket>, threads: usize) -
     Ok(())
 }
 
-fn thread_main(prepared: Arc<Prepared>, listeners: Vec<(String, std::net::TcpListener)>) {
+fn thread_main(prepared: Arc<Prepared>, listeners: Vec<(Arc<SocketSettings>, std::net::TcpListener)>) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -108,7 +110,7 @@ fn thread_main(prepared: Arc<Prepared>, listeners: Vec<(String, std::net::TcpLis
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let services = ThreadServices::new(prepared);
-        for (service, listener) in listeners {
+        for (settings, listener) in listeners {
             let listener = match tokio::net::TcpListener::from_std(listener) {
                 Ok(l) => l,
                 Err(e) => {
@@ -116,7 +118,7 @@ fn thread_main(prepared: Arc<Prepared>, listeners: Vec<(String, std::net::TcpLis
                     continue;
                 }
             };
-            tokio::task::spawn_local(crate::http::accept_loop(listener, services.clone(), service.into()));
+            tokio::task::spawn_local(crate::http::accept_loop(listener, services.clone(), settings));
         }
         std::future::pending::<()>().await;
     });
