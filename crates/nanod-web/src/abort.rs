@@ -19,6 +19,14 @@
 //! `AbortSignal.any`. Sources reach their dependents through JS `WeakRef`s, so a long-lived
 //! signal does not keep every `any()` result alive. `AbortSignal.timeout` uses the isolate's
 //! timers (`nanod_js::timers`); a pending timeout counts as outstanding work for hang detection.
+//!
+//! Rust work that a signal can cancel (a pending `fetch()`, a response body still streaming)
+//! registers an [`AbortStep`] with [`add_abort_step`]: aborting runs it, inside the isolate, with
+//! the reason. A step holds no JS value (it is `'static`); it reaches its work through Rust
+//! handles and parked keys. Finished steps are dropped when the next one is added, so a
+//! long-lived signal reused for many fetches keeps only the steps of work still pending.
+
+use std::rc::Rc;
 
 use nanod_js::Isolate;
 use rquickjs::class::{Trace, Tracer};
@@ -43,6 +51,17 @@ pub struct SignalState<'js> {
     sources: Vec<Class<'js, EventTarget<'js>>>,
     /// `WeakRef`s to the dependent signals following this one.
     dependents: Vec<Object<'js>>,
+    /// Abort steps of Rust work (see [`AbortStep`]).
+    rust_steps: Vec<Rc<dyn AbortStep>>,
+}
+
+/// An abort step of Rust work (DOM "add an algorithm to an AbortSignal"): a pending fetch
+/// rejects and drops its future, a streaming body errors.
+pub trait AbortStep {
+    /// Runs once, inside the isolate, when the signal aborts with `reason`.
+    fn abort<'js>(&self, ctx: &Ctx<'js>, reason: &Value<'js>);
+    /// True once the work has ended: the step will never be needed and may be dropped.
+    fn is_done(&self) -> bool;
 }
 
 impl<'js> Trace<'js> for SignalState<'js> {
@@ -97,6 +116,15 @@ pub(crate) fn remove_listener_on_abort<'js>(
     with_state(signal, |s| s.remove_on_abort.push(RemoveListener { target, id }))
 }
 
+/// Adds `step` to the abort steps of `signal` (which must not be aborted yet: check
+/// [`reason`] first). Steps of finished work are dropped on the way.
+pub fn add_abort_step<'js>(signal: &Class<'js, EventTarget<'js>>, step: Rc<dyn AbortStep>) -> rquickjs::Result<()> {
+    with_state(signal, |s| {
+        s.rust_steps.retain(|step| !step.is_done());
+        s.rust_steps.push(step);
+    })
+}
+
 /// A new, not aborted `AbortSignal`.
 pub fn new_signal<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Class<'js, EventTarget<'js>>> {
     Class::instance_proto(EventTarget::with_signal(SignalState::default()), signal_prototype(ctx)?)
@@ -135,11 +163,18 @@ pub fn signal_abort<'js>(
     Ok(())
 }
 
-/// DOM "run the abort steps": remove `{ signal }` listeners, then fire a trusted `abort`.
+/// DOM "run the abort steps": remove `{ signal }` listeners, run the Rust steps, then fire a
+/// trusted `abort`.
 fn run_abort_steps<'js>(ctx: &Ctx<'js>, signal: &Class<'js, EventTarget<'js>>) -> rquickjs::Result<()> {
-    let steps = with_state(signal, |s| std::mem::take(&mut s.remove_on_abort))?;
+    let (steps, rust_steps, reason) = with_state(signal, |s| {
+        (std::mem::take(&mut s.remove_on_abort), std::mem::take(&mut s.rust_steps), s.reason.clone())
+    })?;
     for step in steps {
         step.target.try_borrow_mut()?.remove_listener(step.id);
+    }
+    let reason = reason.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+    for step in rust_steps {
+        step.abort(ctx, &reason);
     }
     let mut event = Event::with_type("abort", false, false);
     event.flags.trusted = true;
@@ -397,6 +432,43 @@ mod tests {
             ("AbortSignal.abort('r').reason", "r"),
             ("Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted').get.call(new EventTarget())", "threw TypeError"),
         ]);
+    }
+
+    /// A Rust step that counts its runs and reports itself done after `done` is set.
+    struct Step {
+        runs: std::cell::Cell<u32>,
+        done: std::cell::Cell<bool>,
+    }
+
+    impl super::AbortStep for Step {
+        fn abort<'js>(&self, _: &rquickjs::Ctx<'js>, reason: &rquickjs::Value<'js>) {
+            assert_eq!(reason.as_string().and_then(|s| s.to_string().ok()).as_deref(), Some("why"));
+            self.runs.set(self.runs.get() + 1);
+        }
+        fn is_done(&self) -> bool {
+            self.done.get()
+        }
+    }
+
+    #[test]
+    fn rust_steps_run_once_on_abort_and_finished_ones_are_dropped() {
+        use std::rc::Rc;
+        let isolate = nanod_js::Isolate::new("t", None, nanod_js::IsolateLimits::default()).unwrap();
+        isolate.enter(|ctx| {
+            crate::install_globals(&ctx).unwrap();
+            let signal = super::new_signal(&ctx).unwrap();
+            let step = || Rc::new(Step { runs: Default::default(), done: Default::default() });
+            let (finished, pending) = (step(), step());
+            super::add_abort_step(&signal, finished.clone()).unwrap();
+            finished.done.set(true);
+            super::add_abort_step(&signal, pending.clone()).unwrap();
+            let count = super::with_state(&signal, |s| s.rust_steps.len()).unwrap();
+            assert_eq!(count, 1, "the finished step was not dropped");
+            let reason = rquickjs::String::from_str(ctx.clone(), "why").unwrap().into_value();
+            super::signal_abort(&ctx, &signal, Some(reason.clone())).unwrap();
+            super::signal_abort(&ctx, &signal, Some(reason)).unwrap();
+            assert_eq!((finished.runs.get(), pending.runs.get()), (0, 1));
+        });
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod glue;
 pub mod headers;
 pub mod mime;
 pub mod navigator;
+pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod streams;

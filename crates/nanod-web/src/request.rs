@@ -2,6 +2,10 @@
 //!
 //! Backed by Rust `http` types: an incoming request's method, header map and body stay Rust
 //! values until JS reads them, and a request handed to a service binding leaves the same way.
+//!
+//! As in workerd, `redirect` is `"follow"` or `"manual"`: `"error"` (and anything else) is a
+//! `TypeError` with workerd's text ([`INVALID_REDIRECT`]). `signal` must be an `AbortSignal`
+//! (or `null`, which clears the signal of a `Request` given as input).
 
 use http::header::CONTENT_TYPE;
 use http::Method;
@@ -10,16 +14,16 @@ use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
 
 use crate::body::{Body, BodySlot, ConsumeAs};
+use crate::event_target::EventTarget;
 use crate::headers::{constructor, Guard, Headers, HeadersSlot};
 use crate::webidl::{byte_string, dom_string, type_error};
 
-/// `RequestRedirect`.
+/// `RequestRedirect`, as workerd implements it (no `"error"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Redirect {
     #[default]
     Follow,
     Manual,
-    Error,
 }
 
 impl Redirect {
@@ -27,10 +31,12 @@ impl Redirect {
         match self {
             Redirect::Follow => "follow",
             Redirect::Manual => "manual",
-            Redirect::Error => "error",
         }
     }
 }
+
+/// workerd's error for a `redirect` other than `"follow"` and `"manual"`.
+pub const INVALID_REDIRECT: &str = "Invalid redirect value, must be one of \"follow\" or \"manual\" (\"error\" won't be implemented since it does not make sense at the edge; use \"manual\" and check the response status code).";
 
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class]
@@ -83,6 +89,22 @@ impl<'js> Request<'js> {
 
     pub fn redirect_mode(&self) -> Redirect {
         self.redirect
+    }
+
+    /// The request's `AbortSignal`, if it has one.
+    pub fn abort_signal(&self) -> Option<Class<'js, EventTarget<'js>>> {
+        self.signal.as_ref().and_then(|s| crate::abort::as_signal(&s.clone().into_value()))
+    }
+
+    /// What `fetch()` sends: method, URL, headers, body (taken) and redirect mode.
+    pub fn take_outgoing(&mut self, ctx: &Ctx<'js>) -> rquickjs::Result<crate::redirect::Outgoing> {
+        Ok(crate::redirect::Outgoing {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self.headers.take_map(),
+            body: self.body.take_for_rust(ctx)?,
+            redirect: self.redirect,
+        })
     }
 }
 
@@ -182,17 +204,21 @@ impl<'js> Request<'js> {
             request.redirect = match redirect.as_str() {
                 "follow" => Redirect::Follow,
                 "manual" => Redirect::Manual,
-                "error" => Redirect::Error,
-                other => {
-                    return Err(type_error(
-                        &ctx,
-                        &format!("Failed to construct 'Request': '{other}' is not a valid value for 'redirect'."),
-                    ))
-                }
+                _ => return Err(type_error(&ctx, INVALID_REDIRECT)),
             };
         }
-        if let Some(signal) = init.get::<_, Option<Value>>("signal")? {
-            request.signal = signal.into_object();
+        let signal: Value = init.get("signal")?;
+        if !signal.is_undefined() {
+            if signal.is_null() {
+                request.signal = None;
+            } else if crate::abort::as_signal(&signal).is_some() {
+                request.signal = signal.into_object();
+            } else {
+                return Err(type_error(
+                    &ctx,
+                    "Incorrect type for the 'signal' field on 'RequestInitializerDict': the provided value is not of type 'AbortSignal'.",
+                ));
+            }
         }
         let body_init: Option<Value> = init.get("body")?;
         if let Some(body_init) = body_init.filter(|b| !b.is_undefined()) {
@@ -297,7 +323,18 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_js;
+    use crate::testing::{check_expressions, run_js};
+
+    #[test]
+    fn redirect_and_signal_are_checked_as_workerd_does() {
+        check_expressions(&[
+            ("new Request('https://x/', { redirect: 'error' })", "threw TypeError"),
+            ("(() => { try { new Request('https://x/', { redirect: 'nope' }) } catch (e) { return e.message.slice(0, 60) } })()", "Invalid redirect value, must be one of \"follow\" or \"manual\" "),
+            ("new Request('https://x/', { signal: {} })", "threw TypeError"),
+            ("new Request(new Request('https://x/', { signal: AbortSignal.abort() }), { signal: null }).signal", "null"),
+            ("new Request(new Request('https://x/', { signal: AbortSignal.abort('r') })).signal.reason", "r"),
+        ]);
+    }
 
     #[test]
     fn constructor_and_init() {

@@ -54,16 +54,30 @@ impl<'js> Response<'js> {
         url: String,
     ) -> rquickjs::Result<Class<'js, Self>> {
         let (parts, body) = response.into_parts();
+        Response::from_fetch(ctx, parts, BodySlot::from_rust(body), url, false)
+    }
+
+    /// The response of a `fetch()`: `url` is the final URL (no fragment), `redirected` whether
+    /// redirects were followed to get there, and `body` the body as JS will see it (a stream
+    /// the request's `AbortSignal` can error, for a fetch with a signal). Its `type` is
+    /// `"default"`, as in workerd.
+    pub fn from_fetch(
+        ctx: &Ctx<'js>,
+        parts: http::response::Parts,
+        body: BodySlot<'js>,
+        url: String,
+        redirected: bool,
+    ) -> rquickjs::Result<Class<'js, Self>> {
         Class::instance(
             ctx.clone(),
             Response {
                 status: parts.status.as_u16(),
                 status_text: parts.status.canonical_reason().unwrap_or_default().to_owned(),
                 headers: HeadersSlot::Map(parts.headers, Guard::Immutable),
-                body: BodySlot::from_rust(body),
+                body,
                 url,
-                redirected: false,
-                kind: ResponseType::Basic,
+                redirected,
+                kind: ResponseType::Default,
             },
         )
     }
