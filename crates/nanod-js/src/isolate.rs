@@ -332,11 +332,7 @@ where
     F::Output: Settle,
 {
     let isolate = Isolate::from_ctx(ctx).ok_or(rquickjs::Error::Unknown)?;
-    let (promise, resolve, reject) = ctx.promise()?;
-    let resolvers = rquickjs::Array::new(ctx.clone())?;
-    resolvers.set(0, resolve)?;
-    resolvers.set(1, reject)?;
-    let key = isolate.park(ctx, resolvers.into_value());
+    let (promise, key) = park_resolvers(&isolate, ctx)?;
     let weak = isolate.downgrade();
     let op = isolate.begin_op();
     tokio::task::spawn_local(async move {
@@ -345,16 +341,84 @@ where
         // during the settling `enter` if JS starts nothing new.
         drop(op);
         if let Some(isolate) = weak.upgrade() {
-            isolate.enter(|ctx| settle_parked(&isolate, &ctx, key, outcome));
+            isolate.enter(|ctx| settle_parked(&isolate, &ctx, key, outcome.settle(&ctx)));
         }
     });
     Ok(promise)
 }
 
-fn settle_parked<'js>(isolate: &Isolate, ctx: &Ctx<'js>, key: u32, outcome: impl Settle) {
+/// The handle of a promise made by [`spawn_cancellable`].
+#[derive(Clone)]
+pub struct Cancellable(Rc<RefCell<Option<PendingPromise>>>);
+
+struct PendingPromise {
+    /// The parked `[resolve, reject]`.
+    resolvers: u32,
+    cancel: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Cancellable {
+    /// Whether the promise still waits for its future.
+    pub fn is_pending(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Rejects the promise with `reason` and drops its future (at the task's next poll, before
+    /// it runs again). `false` if the promise had settled already.
+    pub fn cancel<'js>(&self, ctx: &Ctx<'js>, reason: Value<'js>) -> bool {
+        let Some(pending) = self.0.borrow_mut().take() else { return false };
+        let _ = pending.cancel.send(());
+        if let Some(isolate) = Isolate::from_ctx(ctx) {
+            settle_parked(&isolate, ctx, pending.resolvers, Err(ctx.throw(reason)));
+        }
+        true
+    }
+}
+
+/// [`spawn_promise`] whose promise [`Cancellable::cancel`] can reject early, dropping the
+/// future (and whatever it holds: a connection, a timer) instead of letting it finish.
+pub fn spawn_cancellable<'js, F>(ctx: &Ctx<'js>, future: F) -> rquickjs::Result<(Promise<'js>, Cancellable)>
+where
+    F: Future + 'static,
+    F::Output: Settle,
+{
+    let isolate = Isolate::from_ctx(ctx).ok_or(rquickjs::Error::Unknown)?;
+    let (promise, resolvers) = park_resolvers(&isolate, ctx)?;
+    let (cancel, cancelled) = tokio::sync::oneshot::channel();
+    let handle = Cancellable(Rc::new(RefCell::new(Some(PendingPromise { resolvers, cancel }))));
+    let slot = handle.0.clone();
+    let weak = isolate.downgrade();
+    let op = isolate.begin_op();
+    tokio::task::spawn_local(async move {
+        let outcome = tokio::select! {
+            outcome = future => outcome,
+            // Cancelled: the promise is rejected already; returning drops the future.
+            _ = cancelled => return,
+        };
+        drop(op);
+        let Some(pending) = slot.borrow_mut().take() else { return };
+        if let Some(isolate) = weak.upgrade() {
+            isolate.enter(|ctx| settle_parked(&isolate, &ctx, pending.resolvers, outcome.settle(&ctx)));
+        }
+    });
+    Ok((promise, handle))
+}
+
+/// A new promise and the parking key of its `[resolve, reject]`.
+fn park_resolvers<'js>(isolate: &Isolate, ctx: &Ctx<'js>) -> rquickjs::Result<(Promise<'js>, u32)> {
+    let (promise, resolve, reject) = ctx.promise()?;
+    let resolvers = rquickjs::Array::new(ctx.clone())?;
+    resolvers.set(0, resolve)?;
+    resolvers.set(1, reject)?;
+    Ok((promise, isolate.park(ctx, resolvers.into_value())))
+}
+
+/// Resolves (`Ok`) or rejects (`Err`: `Error::Exception` with the pending exception, anything
+/// else as an `Error`) the parked resolvers `key`.
+fn settle_parked<'js>(isolate: &Isolate, ctx: &Ctx<'js>, key: u32, outcome: rquickjs::Result<Value<'js>>) {
     let Some(resolvers) = isolate.unpark(ctx, key).and_then(|v| v.into_array()) else { return };
     let (Ok(resolve), Ok(reject)) = (resolvers.get::<Function>(0), resolvers.get::<Function>(1)) else { return };
-    let result = match outcome.settle(ctx) {
+    let result = match outcome {
         Ok(value) => resolve.call::<_, ()>((value,)),
         Err(rquickjs::Error::Exception) => reject.call::<_, ()>((ctx.catch(),)),
         Err(other) => match JsException::error(other.to_string()).to_value(ctx) {
@@ -390,6 +454,49 @@ mod tests {
             tokio::task::yield_now().await;
             let out: String = isolate.enter(|ctx| ctx.globals().get("out").unwrap());
             assert_eq!(out, "done");
+        });
+    }
+
+    #[test]
+    fn a_cancelled_promise_rejects_with_the_reason_and_drops_its_future() {
+        struct OnDrop(Rc<Cell<bool>>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let isolate = Isolate::new("t", None, IsolateLimits::default()).unwrap();
+            let dropped = Rc::new(Cell::new(false));
+            let guard = OnDrop(dropped.clone());
+            let (cancellable, outcome) = isolate.enter(|ctx| {
+                let (promise, cancellable) = spawn_cancellable(&ctx, async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                    Ok::<_, JsException>("never".to_owned())
+                })
+                .unwrap();
+                (cancellable, await_value(&ctx, promise.into_value(), |_, _| Ok(())))
+            });
+            tokio::task::yield_now().await;
+            assert!(cancellable.is_pending() && !dropped.get());
+            let cancelled = isolate.enter(|ctx| {
+                let reason = rquickjs::String::from_str(ctx.clone(), "stop").unwrap().into_value();
+                cancellable.cancel(&ctx, reason)
+            });
+            assert!(cancelled && !cancellable.is_pending());
+            assert_eq!(outcome.await.unwrap().unwrap_err().message, "stop");
+            tokio::task::yield_now().await;
+            assert!(dropped.get(), "the future was not dropped");
+            // A second cancel finds nothing to do; nothing is left outstanding.
+            assert!(!isolate.enter(|ctx| cancellable.cancel(&ctx, Value::new_undefined(ctx.clone()))));
+            let hung = isolate.enter(|ctx| {
+                let p: Value = ctx.eval("new Promise(() => {})").unwrap();
+                await_value(&ctx, p, |_, _| Ok(()))
+            });
+            assert_eq!(hung.await.unwrap().unwrap_err().message, HUNG);
         });
     }
 

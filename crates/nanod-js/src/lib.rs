@@ -21,5 +21,8 @@ pub mod loader;
 pub mod timers;
 
 pub use exception::JsException;
-pub use isolate::{await_value, spawn_promise, Isolate, IsolateLimits, OpGuard, Settle, WeakIsolate, HUNG};
+pub use isolate::{
+    await_value, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard, Settle, WeakIsolate,
+    HUNG,
+};
 pub use rquickjs;

@@ -40,6 +40,15 @@ const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
 /// Error of a body stream: the peer went away, or the producing JS failed.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The exception a failed body read throws: the error itself when the body failed with a
+/// [`JsException`] (an aborted fetch's reason), else a `TypeError` naming the cause.
+pub fn read_failure(error: BodyError) -> JsException {
+    match error.downcast::<JsException>() {
+        Ok(exception) => *exception,
+        Err(error) => JsException::type_error(format!("Failed to read the body: {error}")),
+    }
+}
+
 /// A request or response body as Rust sees it.
 #[derive(Default)]
 pub enum Body {
@@ -295,11 +304,7 @@ impl<'js> BodySlot<'js> {
             Body::Empty => settled(ctx, Consumed { bytes: Bytes::new(), kind, content_type })?,
             Body::Full(bytes) => settled(ctx, Consumed { bytes, kind, content_type })?,
             stream => spawn_promise(ctx, async move {
-                stream
-                    .collect_bytes()
-                    .await
-                    .map(|bytes| Consumed { bytes, kind, content_type })
-                    .map_err(|e| JsException::type_error(format!("Failed to read the body: {e}")))
+                stream.collect_bytes().await.map(|bytes| Consumed { bytes, kind, content_type }).map_err(read_failure)
             })?
             .into_value(),
         };
@@ -456,7 +461,7 @@ impl BodySource {
             loop {
                 match body.frame().await {
                     None => return Ok(Chunk(None)),
-                    Some(Err(e)) => return Err(JsException::type_error(format!("Failed to read the body: {e}"))),
+                    Some(Err(e)) => return Err(read_failure(e)),
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
                             if data.is_empty() {

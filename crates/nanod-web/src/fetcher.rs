@@ -11,34 +11,30 @@
 //!
 //! A fetch with an `AbortSignal` (in `init` or on the `Request`):
 //! - already aborted: the promise rejects with `signal.reason` and nothing is sent;
-//! - aborted before the response arrives: an [`AbortStep`] rejects the promise with the reason
-//!   and the spawned future is dropped, which drops the hop in flight (its connection closes);
-//! - aborted while the body streams: the body stream errors with the reason (re-created from
-//!   its name and message, as workerd does) and the Rust body is dropped. Such a body is a JS
-//!   stream over an [`AbortableSource`], so a Rust consumer pumps it rather than taking the
-//!   Rust stream whole; fetches without a signal keep the plain Rust body.
+//! - aborted before the response arrives: an [`AbortStep`] cancels the promise
+//!   ([`nanod_js::spawn_cancellable`]): it rejects with the reason and its future is dropped,
+//!   which drops the hop in flight (its connection closes);
+//! - aborted while the body streams: the body fails with the reason (re-created from its name
+//!   and message, as workerd does) and the Rust body under it is dropped. The body stays a Rust
+//!   stream ([`AbortableStream`]), so a Worker that returns the response hands it on unread.
 //!
-//! No JS value lives across an await: the promise's resolvers are parked in the isolate and
-//! the future and the abort step share only their key. The future counts as outstanding work
-//! (`Isolate::begin_op`) until it ends or is dropped by an abort.
+//! No JS value lives across an await: the abort step holds only Rust handles.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use http_body::Body as _;
-use nanod_js::{spawn_promise, Isolate, JsException, Settle};
+use http_body::{Frame, SizeHint};
+use nanod_js::{spawn_cancellable, spawn_promise, Cancellable, JsException, Settle};
 use rquickjs::class::Trace;
 use rquickjs::function::Opt;
-use rquickjs::{Class, Ctx, Function, JsLifetime, Object, Promise, Value};
+use rquickjs::{Ctx, Function, JsLifetime, Promise, Value};
 
 use crate::abort::{self, AbortStep};
-use crate::body::{Body, BodySlot};
-use crate::event_target::EventTarget;
-use crate::glue::{self, STREAMS};
+use crate::body::{Body, BodyError, BodySlot};
 use crate::redirect::{self, Fetched};
 use crate::request::Request;
 use crate::response::Response;
@@ -82,30 +78,42 @@ pub fn fetch_via<'js>(
     }
     let outgoing = request.take_outgoing(ctx)?;
     let fetch = redirect::fetch(target, outgoing);
-    match signal {
-        None => spawn_promise(ctx, async move { fetch.await.map(PlainResponse) }),
-        Some(signal) => spawn_abortable(ctx, &signal, fetch),
-    }
+    let Some(signal) = signal else {
+        return spawn_promise(ctx, async move { fetch.await.map(|fetched| FetchedResponse { fetched, abort: None }) });
+    };
+    let abort = Rc::new(FetchAbort { phase: RefCell::new(Phase::Done) });
+    let settling = abort.clone();
+    let (promise, cancellable) = spawn_cancellable(ctx, async move {
+        fetch.await.map(|fetched| FetchedResponse { fetched, abort: Some(settling) })
+    })?;
+    *abort.phase.borrow_mut() = Phase::InFlight(cancellable);
+    abort::add_abort_step(&signal, abort)?;
+    Ok(promise)
 }
 
-/// A fetched response with a plain Rust body (a fetch without a signal).
-struct PlainResponse(Fetched);
+/// A fetched response, about to become a JS `Response`; with the abort state of its fetch
+/// when it had a signal.
+struct FetchedResponse {
+    fetched: Fetched,
+    abort: Option<Rc<FetchAbort>>,
+}
 
-impl Settle for PlainResponse {
+impl Settle for FetchedResponse {
     fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-        let (url, redirected) = (self.0.url(), self.0.redirected());
-        let (parts, body) = self.0.response.into_parts();
+        let (url, redirected) = (self.fetched.url(), self.fetched.redirected());
+        let (parts, body) = self.fetched.response.into_parts();
+        let body = match self.abort {
+            Some(abort) => abort.guard(body),
+            None => body,
+        };
         Response::from_fetch(ctx, parts, BodySlot::from_rust(body), url, redirected).map(|r| r.into_value())
     }
 }
 
-/// Where an abortable fetch is; shared by its future and its abort step.
+/// Where an abortable fetch is: what its abort step acts on.
 enum Phase {
-    /// Waiting for the response: the parked `[resolve, reject]` key and the future's cancel.
-    InFlight {
-        resolvers: u32,
-        cancel: tokio::sync::oneshot::Sender<()>,
-    },
+    /// Waiting for the response: the promise to reject, whose future holds the hop in flight.
+    InFlight(Cancellable),
     /// The response was delivered; its body may still stream.
     Streaming(Weak<AbortableBody>),
     Done,
@@ -115,13 +123,27 @@ struct FetchAbort {
     phase: RefCell<Phase>,
 }
 
+impl FetchAbort {
+    /// `body`, made to fail with the abort reason (and be dropped) if the signal aborts while
+    /// it is still being read.
+    fn guard(&self, body: Body) -> Body {
+        if matches!(body, Body::Empty) {
+            *self.phase.borrow_mut() = Phase::Done;
+            return body;
+        }
+        let shared =
+            Rc::new(AbortableBody { state: RefCell::new(BodyState { body: Some(body), error: None, waker: None }) });
+        *self.phase.borrow_mut() = Phase::Streaming(Rc::downgrade(&shared));
+        Body::Stream(Box::pin(AbortableStream(shared)))
+    }
+}
+
 impl AbortStep for FetchAbort {
     fn abort<'js>(&self, ctx: &Ctx<'js>, reason: &Value<'js>) {
         match std::mem::replace(&mut *self.phase.borrow_mut(), Phase::Done) {
-            Phase::InFlight { resolvers, cancel } => {
-                // Dropping the future (told through `cancel`) drops the hop in flight.
-                let _ = cancel.send(());
-                settle(ctx, resolvers, Err(reason.clone()));
+            // Rejecting drops the future, and with it the hop in flight (its connection closes).
+            Phase::InFlight(cancellable) => {
+                cancellable.cancel(ctx, reason.clone());
             }
             Phase::Streaming(body) => {
                 if let Some(body) = body.upgrade() {
@@ -134,116 +156,26 @@ impl AbortStep for FetchAbort {
 
     fn is_done(&self) -> bool {
         match &*self.phase.borrow() {
-            Phase::InFlight { .. } => false,
+            Phase::InFlight(cancellable) => !cancellable.is_pending(),
             Phase::Streaming(body) => body.upgrade().is_none_or(|b| b.finished()),
             Phase::Done => true,
         }
     }
 }
 
-/// Calls the parked resolver `key` with `outcome` (`Ok`: resolve, `Err`: reject).
-fn settle<'js>(ctx: &Ctx<'js>, key: u32, outcome: Result<Value<'js>, Value<'js>>) {
-    let Some(isolate) = Isolate::from_ctx(ctx) else { return };
-    let Some(resolvers) = isolate.unpark(ctx, key).and_then(|v| v.into_array()) else { return };
-    let (index, value) = match outcome {
-        Ok(value) => (0, value),
-        Err(reason) => (1, reason),
-    };
-    let called = resolvers.get::<Function>(index).and_then(|f| f.call::<_, ()>((value,)));
-    if called.is_err() {
-        let exception = JsException::from_value(ctx, ctx.catch());
-        eprintln!("{}: failed to settle a fetch: {exception}", isolate.name());
-    }
-}
-
-/// [`spawn_promise`] for a fetch `signal` can abort (see the module doc).
-fn spawn_abortable<'js>(
-    ctx: &Ctx<'js>,
-    signal: &Class<'js, EventTarget<'js>>,
-    fetch: impl Future<Output = Result<Fetched, JsException>> + 'static,
-) -> rquickjs::Result<Promise<'js>> {
-    let isolate = Isolate::from_ctx(ctx).ok_or(rquickjs::Error::Unknown)?;
-    let (promise, resolve, reject) = ctx.promise()?;
-    let resolvers = rquickjs::Array::new(ctx.clone())?;
-    resolvers.set(0, resolve)?;
-    resolvers.set(1, reject)?;
-    let key = isolate.park(ctx, resolvers.into_value());
-    let (cancel, cancelled) = tokio::sync::oneshot::channel();
-    let state = Rc::new(FetchAbort { phase: RefCell::new(Phase::InFlight { resolvers: key, cancel }) });
-    abort::add_abort_step(signal, state.clone())?;
-    let weak = isolate.downgrade();
-    let op = isolate.begin_op();
-    tokio::task::spawn_local(async move {
-        let outcome = tokio::select! {
-            outcome = fetch => outcome,
-            // Aborted: the step has rejected the promise; dropping `fetch` ends the hop.
-            _ = cancelled => return,
-        };
-        drop(op);
-        let Some(isolate) = weak.upgrade() else { return };
-        isolate.enter(|ctx| deliver(&ctx, &state, outcome));
-    });
-    Ok(promise)
-}
-
-/// Settles an abortable fetch with its outcome, unless it was aborted meanwhile.
-fn deliver<'js>(ctx: &Ctx<'js>, state: &Rc<FetchAbort>, outcome: Result<Fetched, JsException>) {
-    let key = match std::mem::replace(&mut *state.phase.borrow_mut(), Phase::Done) {
-        Phase::InFlight { resolvers, .. } => resolvers,
-        _ => return,
-    };
-    let settled = match outcome {
-        Ok(fetched) => abortable_response(ctx, state, fetched),
-        Err(exception) => Err(exception.throw(ctx)),
-    };
-    match settled {
-        Ok(response) => settle(ctx, key, Ok(response)),
-        Err(rquickjs::Error::Exception) => settle(ctx, key, Err(ctx.catch())),
-        Err(other) => match JsException::error(other.to_string()).to_value(ctx) {
-            Ok(error) => settle(ctx, key, Err(error)),
-            Err(_) => settle(ctx, key, Err(ctx.catch())),
-        },
-    }
-}
-
-/// The `Response` of an abortable fetch: its body is a stream over an [`AbortableSource`].
-fn abortable_response<'js>(ctx: &Ctx<'js>, state: &FetchAbort, fetched: Fetched) -> rquickjs::Result<Value<'js>> {
-    let (url, redirected) = (fetched.url(), fetched.redirected());
-    let (parts, body) = fetched.response.into_parts();
-    let body = match body {
-        Body::Empty => BodySlot::Null,
-        body => {
-            let shared = Rc::new(AbortableBody { state: RefCell::new(BodyState::new(body)) });
-            *state.phase.borrow_mut() = Phase::Streaming(Rc::downgrade(&shared));
-            let source = Class::instance(ctx.clone(), AbortableSource { body: shared })?;
-            let stream: Object = glue::function(ctx, &STREAMS, "fromNative")?.call((source,))?;
-            // Not a `BodySource`: unmark it, so that `takeNative` leaves it to be read as a JS
-            // stream rather than closing it for a Rust taker that cannot use it.
-            stream.set("_native", rquickjs::Undefined)?;
-            BodySlot::Stream(stream)
-        }
-    };
-    Response::from_fetch(ctx, parts, body, url, redirected).map(|r| r.into_value())
-}
-
-/// A response body that an abort errors and drops.
+/// A response body that an abort errors and drops: shared by the body stream
+/// ([`AbortableStream`]) and the fetch's abort step, which holds it weakly.
 struct AbortableBody {
     state: RefCell<BodyState>,
 }
 
 struct BodyState {
-    /// `None` once ended, cancelled or aborted (dropping it closes its connection).
+    /// `None` once ended or aborted (dropping it closes its connection).
     body: Option<Body>,
     /// The abort reason, once aborted.
     error: Option<JsException>,
     /// The read waiting for a chunk.
     waker: Option<Waker>,
-}
-
-impl BodyState {
-    fn new(body: Body) -> BodyState {
-        BodyState { body: Some(body), error: None, waker: None }
-    }
 }
 
 impl AbortableBody {
@@ -265,74 +197,38 @@ impl AbortableBody {
             waker.wake();
         }
     }
-
-    fn cancel(&self) {
-        let body = self.state.borrow_mut().body.take();
-        drop(body);
-    }
-
-    /// The next chunk; `None` at the end; the abort reason once aborted.
-    async fn next(self: Rc<Self>) -> Result<Option<Bytes>, JsException> {
-        std::future::poll_fn(|cx| {
-            let mut state = self.state.borrow_mut();
-            if let Some(error) = &state.error {
-                return Poll::Ready(Err(error.clone()));
-            }
-            loop {
-                let Some(body) = state.body.as_mut() else { return Poll::Ready(Ok(None)) };
-                match Pin::new(body).poll_frame(cx) {
-                    Poll::Pending => {
-                        state.waker = Some(cx.waker().clone());
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(None) => {
-                        state.body = None;
-                        return Poll::Ready(Ok(None));
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        state.body = None;
-                        return Poll::Ready(Err(JsException::type_error(format!("Failed to read the body: {e}"))));
-                    }
-                    Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                        Ok(data) if !data.is_empty() => return Poll::Ready(Ok(Some(data))),
-                        _ => continue,
-                    },
-                }
-            }
-        })
-        .await
-    }
 }
 
-/// The native source (see `js/streams.js` `fromNative`) of an abortable fetch's body.
-#[derive(Trace, JsLifetime)]
-#[rquickjs::class]
-pub struct AbortableSource {
-    #[qjs(skip_trace)]
-    body: Rc<AbortableBody>,
-}
+/// The body of an abortable fetch's response. Once aborted it fails with the reason as a
+/// [`JsException`], which readers re-throw as it is (see [`crate::body::read_failure`]).
+struct AbortableStream(Rc<AbortableBody>);
 
-struct Chunk(Option<Bytes>);
+impl http_body::Body for AbortableStream {
+    type Data = Bytes;
+    type Error = BodyError;
 
-impl Settle for Chunk {
-    fn settle<'js>(self, ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-        match self.0 {
-            Some(bytes) => crate::buffer_source::uint8_array(ctx, bytes),
-            None => Ok(Value::new_undefined(ctx.clone())),
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let mut state = self.0.state.borrow_mut();
+        if let Some(error) = &state.error {
+            return Poll::Ready(Some(Err(Box::new(error.clone()))));
         }
+        let Some(body) = state.body.as_mut() else { return Poll::Ready(None) };
+        let polled = Pin::new(body).poll_frame(cx);
+        match &polled {
+            Poll::Pending => state.waker = Some(cx.waker().clone()),
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => state.body = None,
+            Poll::Ready(Some(Ok(_))) => {}
+        }
+        polled
     }
-}
 
-#[rquickjs::methods]
-impl AbortableSource {
-    /// Resolves to the next chunk, or `undefined` at the end; rejects once aborted.
-    pub fn read<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        let body = self.body.clone();
-        spawn_promise(&ctx, async move { body.next().await.map(Chunk) })
+    fn is_end_stream(&self) -> bool {
+        let state = self.0.state.borrow();
+        state.error.is_none() && state.body.as_ref().is_none_or(http_body::Body::is_end_stream)
     }
 
-    pub fn cancel(&self) {
-        self.body.cancel();
+    fn size_hint(&self) -> SizeHint {
+        self.0.state.borrow().body.as_ref().map_or_else(|| SizeHint::with_exact(0), http_body::Body::size_hint)
     }
 }
 
