@@ -27,15 +27,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONNECTION, HOST};
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use nanod_config::{HttpOptions, HttpStyle, SocketProtocol};
+use nanod_config::{HttpStyle, SocketProtocol};
 use nanod_web::body::Body;
 
-use crate::http_options::InjectedHeaders;
+use crate::http_options::HeaderRules;
 use crate::thread::ThreadServices;
 
 /// How long a client may take to complete its TLS handshake.
@@ -50,10 +50,8 @@ pub struct SocketSettings {
     /// `http` or `https`: the physical protocol, the scheme of `request.url`.
     scheme: &'static str,
     proxy: bool,
-    forwarded_proto: Option<HeaderName>,
-    cf_blob: Option<HeaderName>,
-    inject_request: InjectedHeaders,
-    inject_response: InjectedHeaders,
+    /// `forwarded_proto` is `None` on proxy-style sockets, where workerd ignores it.
+    headers: HeaderRules,
     /// `Some` for `https` sockets.
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -78,37 +76,20 @@ impl SocketSettings {
             SocketProtocol::Https { options, tls } => (options, "https", Some(crate::tls::server::server_config(tls)?)),
             SocketProtocol::Tcp { .. } => return Err("tcp sockets are not supported yet".to_owned()),
         };
-        let HttpOptions {
-            style,
-            forwarded_proto_header,
-            cf_blob_header,
-            inject_request_headers,
-            inject_response_headers,
-            capnp_connect_host,
-        } = options;
-        if capnp_connect_host.is_some() {
+        if options.capnp_connect_host.is_some() {
             return Err("http.capnpConnectHost is not supported (nanod has no Cap'n Proto RPC)".to_owned());
         }
-        let header_name = |field: &str, name: &Option<String>| -> Result<Option<HeaderName>, String> {
-            name.as_deref()
-                .map(|n| {
-                    HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("{field}: invalid header name \"{n}\""))
-                })
-                .transpose()
-        };
-        let proxy = *style == HttpStyle::Proxy;
+        let proxy = options.style == HttpStyle::Proxy;
+        let mut headers = HeaderRules::new(options)?;
+        if proxy {
+            headers.forwarded_proto = None;
+        }
         Ok(SocketSettings {
             name: socket.name.clone(),
             service: socket.service.name.clone(),
             scheme,
             proxy,
-            // workerd ignores it on proxy-style sockets.
-            forwarded_proto: if proxy { None } else { header_name("forwardedProtoHeader", forwarded_proto_header)? },
-            cf_blob: header_name("cfBlobHeader", cf_blob_header)?,
-            inject_request: InjectedHeaders::new(inject_request_headers)
-                .map_err(|e| format!("injectRequestHeaders: {e}"))?,
-            inject_response: InjectedHeaders::new(inject_response_headers)
-                .map_err(|e| format!("injectResponseHeaders: {e}"))?,
+            headers,
             tls,
         })
     }
@@ -196,7 +177,7 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
     let (mut parts, body) = request.into_parts();
     if !settings.proxy {
         let mut scheme = settings.scheme;
-        if let Some(name) = &settings.forwarded_proto {
+        if let Some(name) = &settings.headers.forwarded_proto {
             if let Some(value) = parts.headers.remove(name) {
                 // workerd takes any value as the scheme; nanod takes the two that make a URL a
                 // Worker can fetch, and ignores others.
@@ -216,14 +197,14 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
             Err(_) => return plain_response(400, "Bad Request"),
         };
     }
-    if let Some(name) = &settings.cf_blob {
+    if let Some(name) = &settings.headers.cf_blob {
         parts.headers.remove(name);
     }
-    settings.inject_request.apply(&mut parts.headers);
+    settings.headers.inject_request.apply(&mut parts.headers);
     let request = http::Request::from_parts(parts, Body::stream(body));
     match shared.services.dispatch(&settings.service, request).await {
         Ok(mut response) => {
-            settings.inject_response.apply(response.headers_mut());
+            settings.headers.inject_response.apply(response.headers_mut());
             response
         }
         Err(exception) => {
@@ -243,6 +224,8 @@ fn plain_response(status: u16, text: &'static str) -> http::Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use nanod_config::HttpOptions;
+
     use super::*;
 
     fn acceptor() -> tokio_rustls::TlsAcceptor {
@@ -282,7 +265,7 @@ mod tests {
             ..Default::default()
         };
         let settings = SocketSettings::new(&socket(proxy)).unwrap();
-        assert!(settings.proxy && settings.forwarded_proto.is_none() && settings.tls.is_none());
+        assert!(settings.proxy && settings.headers.forwarded_proto.is_none() && settings.tls.is_none());
         assert_eq!(settings.scheme, "http");
     }
 

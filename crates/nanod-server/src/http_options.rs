@@ -1,9 +1,41 @@
 //! workerd's `HttpOptions` header rules, shared by sockets (incoming requests, outgoing
-//! responses) and `external` services (outgoing requests, incoming responses):
-//! `injectRequestHeaders`/`injectResponseHeaders` replace any header of the same name, and an
-//! entry without a value removes it.
+//! responses) and `external` services (outgoing requests, incoming responses), checked once
+//! at start-up ([`HeaderRules`]): `forwardedProtoHeader`, `cfBlobHeader`, and
+//! `injectRequestHeaders`/`injectResponseHeaders`, which replace any header of the same name
+//! (an entry without a value removes it). What each side does with them is the side's own.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use nanod_config::HttpOptions;
+
+/// The header-naming fields of an `HttpOptions`, checked.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderRules {
+    pub forwarded_proto: Option<HeaderName>,
+    pub cf_blob: Option<HeaderName>,
+    pub inject_request: InjectedHeaders,
+    pub inject_response: InjectedHeaders,
+}
+
+impl HeaderRules {
+    /// Checks `options`' header names and values; the error names the field.
+    pub fn new(options: &HttpOptions) -> Result<HeaderRules, String> {
+        let header_name = |field: &str, name: &Option<String>| -> Result<Option<HeaderName>, String> {
+            name.as_deref()
+                .map(|n| {
+                    HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("{field}: invalid header name \"{n}\""))
+                })
+                .transpose()
+        };
+        Ok(HeaderRules {
+            forwarded_proto: header_name("forwardedProtoHeader", &options.forwarded_proto_header)?,
+            cf_blob: header_name("cfBlobHeader", &options.cf_blob_header)?,
+            inject_request: InjectedHeaders::new(&options.inject_request_headers)
+                .map_err(|e| format!("injectRequestHeaders: {e}"))?,
+            inject_response: InjectedHeaders::new(&options.inject_response_headers)
+                .map_err(|e| format!("injectResponseHeaders: {e}"))?,
+        })
+    }
+}
 
 /// `injectRequestHeaders` or `injectResponseHeaders`, checked once at start-up.
 #[derive(Debug, Clone, Default)]

@@ -9,6 +9,7 @@
 //! resolving addresses, binding sockets) happens in [`prepare`] and [`Server::bind`], before
 //! any thread starts, so a bad config exits with a message and never a half-started server.
 
+pub mod address;
 pub mod binding;
 pub mod error;
 pub mod http;

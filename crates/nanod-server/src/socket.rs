@@ -6,12 +6,13 @@
 //! kernel spreads connections across threads. A socket's protocol settings (TLS config,
 //! `HttpOptions`) are checked and prepared here too, once ([`SocketSettings`]).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use nanod_config::{Config, SocketProtocol};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::address;
 use crate::http::SocketSettings;
 use crate::ServerError;
 
@@ -30,46 +31,17 @@ impl BoundSocket {
     }
 }
 
-/// Parses a workerd socket address: `*:80`, `1.2.3.4:80`, `[::1]:80`, `::1`, `host:80`.
+/// The addresses a socket address names: `*:80` is every interface (IPv4 and IPv6), other
+/// forms are as in [`address::split`].
 pub fn parse_address(address: &str, default_port: u16) -> Result<Vec<SocketAddr>, String> {
-    let (host, port) = split_host_port(address, default_port)?;
+    let (host, port) = address::split(address, default_port)?;
     if host == "*" {
         return Ok(vec![
             SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
             SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
         ]);
     }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    if address.starts_with("unix:") || address.starts_with("unix-abstract:") {
-        return Err("unix sockets are not supported yet".to_owned());
-    }
-    let resolved: Vec<SocketAddr> =
-        (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve \"{host}\": {e}"))?.collect();
-    if resolved.is_empty() {
-        return Err(format!("\"{host}\" resolves to no address"));
-    }
-    Ok(resolved)
-}
-
-fn split_host_port(address: &str, default_port: u16) -> Result<(&str, u16), String> {
-    let bad_port = |p: &str| format!("invalid port \"{p}\" in address \"{address}\"");
-    if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| format!("unterminated '[' in address \"{address}\""))?;
-        return match after.strip_prefix(':') {
-            Some(port) => Ok((host, port.parse().map_err(|_| bad_port(port))?)),
-            None if after.is_empty() => Ok((host, default_port)),
-            None => Err(format!("unexpected \"{after}\" in address \"{address}\"")),
-        };
-    }
-    if address.matches(':').count() > 1 {
-        return Ok((address, default_port)); // a bare IPv6 address
-    }
-    match address.rsplit_once(':') {
-        Some((host, port)) => Ok((host, port.parse().map_err(|_| bad_port(port))?)),
-        None => Ok((address, default_port)),
-    }
+    address::resolve(host, port)
 }
 
 /// Opens a listener with `SO_REUSEPORT` on `addr`.

@@ -15,16 +15,15 @@
 //! service's `tlsOptions`. Not done: `tcp` external services (`connect()`; refused at
 //! dispatch), `capnpConnectHost`, `--external-addr`, Unix-socket addresses.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-
 use http::header::HOST;
-use http::{HeaderName, HeaderValue};
-use nanod_config::{External, ExternalProtocol, HttpOptions, HttpStyle};
+use http::HeaderValue;
+use nanod_config::{External, ExternalProtocol, HttpStyle};
 use nanod_js::JsException;
 use nanod_web::body::Body;
 use rustls::pki_types::ServerName;
 
-use crate::http_options::InjectedHeaders;
+use crate::address;
+use crate::http_options::HeaderRules;
 use crate::outbound::{Client, Peer, RequestForm, Settings, Target};
 
 /// An `external` service, prepared once per process and shared by every thread.
@@ -34,10 +33,7 @@ pub struct ExternalService {
     client: Client,
     target: Target,
     style: HttpStyle,
-    forwarded_proto_header: Option<HeaderName>,
-    cf_blob_header: Option<HeaderName>,
-    inject_request: InjectedHeaders,
-    inject_response: InjectedHeaders,
+    headers: HeaderRules,
 }
 
 impl ExternalService {
@@ -66,22 +62,7 @@ impl ExternalService {
             }
             None => (None, None),
         };
-        let HttpOptions {
-            style,
-            forwarded_proto_header,
-            cf_blob_header,
-            inject_request_headers,
-            inject_response_headers,
-            capnp_connect_host: _,
-        } = options;
-        let header_name = |field: &str, name: &Option<String>| -> Result<Option<HeaderName>, String> {
-            name.as_deref()
-                .map(|n| {
-                    HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("{field}: invalid header name \"{n}\""))
-                })
-                .transpose()
-        };
-        let form = match style {
+        let form = match options.style {
             HttpStyle::Host => RequestForm::Origin,
             HttpStyle::Proxy => RequestForm::Absolute,
         };
@@ -89,13 +70,8 @@ impl ExternalService {
             name: name.to_owned(),
             client: Client::new(client_tls, Settings::default()),
             target: Target { peers, server_name, form },
-            style: *style,
-            forwarded_proto_header: header_name("forwardedProtoHeader", forwarded_proto_header)?,
-            cf_blob_header: header_name("cfBlobHeader", cf_blob_header)?,
-            inject_request: InjectedHeaders::new(inject_request_headers)
-                .map_err(|e| format!("injectRequestHeaders: {e}"))?,
-            inject_response: InjectedHeaders::new(inject_response_headers)
-                .map_err(|e| format!("injectResponseHeaders: {e}"))?,
+            style: options.style,
+            headers: HeaderRules::new(options)?,
         }))
     }
 
@@ -110,7 +86,7 @@ impl ExternalService {
         match self.style {
             HttpStyle::Host => {
                 parts.headers.insert(HOST, host);
-                if let (Some(header), Some(scheme)) = (&self.forwarded_proto_header, uri.scheme_str()) {
+                if let (Some(header), Some(scheme)) = (&self.headers.forwarded_proto, uri.scheme_str()) {
                     if let Ok(value) = HeaderValue::from_str(scheme) {
                         parts.headers.insert(header.clone(), value);
                     }
@@ -120,57 +96,25 @@ impl ExternalService {
                 parts.headers.entry(HOST).or_insert(host);
             }
         }
-        if let Some(header) = &self.cf_blob_header {
+        if let Some(header) = &self.headers.cf_blob {
             parts.headers.remove(header);
         }
-        self.inject_request.apply(&mut parts.headers);
+        self.headers.inject_request.apply(&mut parts.headers);
         let mut response =
             self.client.send(&self.target, http::Request::from_parts(parts, body)).await.map_err(|e| {
                 eprintln!("{}: request to {uri} failed: {e}", self.name);
                 JsException::error(format!("external service \"{}\": {e}", self.name))
             })?;
-        self.inject_response.apply(response.headers_mut());
+        self.headers.inject_response.apply(response.headers_mut());
         Ok(response)
     }
 }
 
-/// Splits workerd's address forms (`host`, `host:port`, `[v6]`, `[v6]:port`, a bare IPv6
-/// address) and resolves them: the host (for the certificate check) and every address.
+/// Reads and resolves `address` (workerd's forms, [`address::split`]): the host (for the
+/// certificate check) and every address, each a granted peer.
 fn resolve(address: &str, default_port: u16) -> Result<(String, Vec<Peer>), String> {
-    let bad = |reason: &str| format!("address \"{address}\": {reason}");
-    if address.starts_with("unix:") || address.starts_with("unix-abstract:") {
-        return Err(bad("Unix sockets are not supported yet"));
-    }
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| bad("missing \"]\""))?;
-        match after {
-            "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':').ok_or_else(|| bad("expected \":PORT\" after \"]\""))?)),
-        }
-    } else if address.parse::<IpAddr>().is_ok() {
-        (address, None)
-    } else {
-        match address.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
-    }
-    let port = match port {
-        Some(port) => port.parse::<u16>().map_err(|_| bad(&format!("invalid port \"{port}\"")))?,
-        None => default_port,
-    };
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => {
-            (host, port).to_socket_addrs().map_err(|e| bad(&format!("cannot resolve \"{host}\": {e}")))?.collect()
-        }
-    };
-    if addrs.is_empty() {
-        return Err(bad(&format!("\"{host}\" has no address")));
-    }
+    let (host, port) = address::split(address, default_port)?;
+    let addrs = address::resolve(host, port).map_err(|e| format!("address \"{address}\": {e}"))?;
     Ok((host.to_owned(), addrs.into_iter().map(Peer::granted).collect()))
 }
 
@@ -178,26 +122,12 @@ fn resolve(address: &str, default_port: u16) -> Result<(String, Vec<Peer>), Stri
 mod tests {
     use super::*;
 
-    fn addrs(address: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-        resolve(address, port).map(|(_, peers)| peers.iter().map(|p| p.addr()).collect())
-    }
-
     #[test]
-    fn address_forms() {
-        assert_eq!(addrs("127.0.0.1:8080", 80).unwrap(), ["127.0.0.1:8080".parse().unwrap()]);
-        assert_eq!(addrs("127.0.0.1", 443).unwrap(), ["127.0.0.1:443".parse().unwrap()]);
-        assert_eq!(addrs("[::1]:81", 80).unwrap(), ["[::1]:81".parse().unwrap()]);
-        assert_eq!(addrs("[::1]", 80).unwrap(), ["[::1]:80".parse().unwrap()]);
-        assert_eq!(addrs("::1", 80).unwrap(), ["[::1]:80".parse().unwrap()]);
-        assert_eq!(resolve("localhost:9", 80).unwrap().0, "localhost");
-    }
-
-    #[test]
-    fn bad_addresses_are_refused() {
-        assert!(addrs("127.0.0.1:99999", 80).unwrap_err().contains("invalid port \"99999\""));
-        assert!(addrs("127.0.0.1:", 80).unwrap_err().contains("invalid port"));
-        assert!(addrs(":80", 80).unwrap_err().contains("no host"));
-        assert!(addrs("[::1", 80).unwrap_err().contains("missing"));
-        assert!(addrs("unix:/tmp/sock", 80).unwrap_err().contains("Unix sockets"));
+    fn an_address_resolves_to_granted_peers_keeping_its_host() {
+        let (host, peers) = resolve("[::1]:81", 80).unwrap();
+        assert_eq!(host, "::1");
+        assert_eq!(peers.iter().map(|p| p.addr()).collect::<Vec<_>>(), ["[::1]:81".parse().unwrap()]);
+        assert_eq!(resolve("127.0.0.1", 443).unwrap().1[0].addr(), "127.0.0.1:443".parse().unwrap());
+        assert!(resolve("127.0.0.1:99999", 80).unwrap_err().contains("invalid port \"99999\""));
     }
 }
