@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONNECTION, HOST};
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderValue, Method};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -201,7 +201,14 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
         parts.headers.remove(name);
     }
     settings.headers.inject_request.apply(&mut parts.headers);
-    let request = http::Request::from_parts(parts, Body::stream(body));
+    // As workerd: a request that announces no body (neither `Content-Length` nor
+    // `Transfer-Encoding`) has `body === null`, so a GET can be passed on as a `RequestInit`.
+    let body = if parts.headers.contains_key(CONTENT_LENGTH) || parts.headers.contains_key(TRANSFER_ENCODING) {
+        Body::stream(body)
+    } else {
+        Body::Empty
+    };
+    let request = http::Request::from_parts(parts, body);
     match shared.services.dispatch(&settings.service, request).await {
         Ok(mut response) => {
             settings.headers.inject_response.apply(response.headers_mut());

@@ -54,6 +54,11 @@ export default {
       });
       return new Response(upstream.body.pipeThrough(upper));
     }
+    if (path === "/body-null") {
+      // An incoming request passed on as a RequestInit, as a proxy does: `fetch(url, request)`.
+      const copy = new Request("http://copy/", request);
+      return new Response(`${request.body === null} ${copy.body === null}`);
+    }
     if (path === "/size") return new Response(String((await request.arrayBuffer()).byteLength));
     if (path === "/form") {
       const form = await request.formData();
@@ -198,4 +203,25 @@ fn curl_form_upload_parses() {
         response.text(),
         r#"{"field":"value","name":"notes.txt","type":"text/plain","text":"line one\nline two\n"}"#
     );
+}
+
+/// As workerd: a request announcing no body (no `Content-Length`, no `Transfer-Encoding`) has
+/// `body === null` whatever its method, so it can be passed on as a `RequestInit`; an explicit
+/// `Content-Length: 0` is an (empty) body.
+#[test]
+fn a_request_without_body_headers_has_a_null_body() {
+    let (_dir, server) = server();
+    let raw = |method: &str, headers: &str| {
+        let mut conn = server.connect();
+        conn.write_raw(format!("{method} /body-null HTTP/1.1\r\nHost: x\r\n{headers}\r\n").as_bytes());
+        let response = conn.read_response(false);
+        assert_eq!(response.status, 200, "{method} {headers:?}: {}", server.stderr());
+        response.text()
+    };
+    assert_eq!(raw("GET", ""), "true true");
+    assert_eq!(raw("POST", ""), "true true");
+    assert_eq!(raw("DELETE", ""), "true true");
+    assert_eq!(raw("POST", "Content-Length: 0\r\n"), "false false");
+    assert_eq!(raw("POST", "Content-Length: 3\r\n\r\nabc"), "false false");
+    assert_eq!(raw("POST", "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"), "false false");
 }

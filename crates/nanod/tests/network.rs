@@ -1,15 +1,15 @@
 //! `network` services through the real binary: a Worker's global `fetch()` goes to its
 //! `globalOutbound` (by default the implicit `internet`, public addresses only), which checks
 //! every resolved address before connecting. The upstream is a tiny HTTP server started by the
-//! test on 127.0.0.1 or 127.0.0.2 that logs every accepted connection, so a refused fetch is
+//! test on 127.0.0.1, 127.0.0.2 or [::1] that logs every accepted connection, so a refused fetch is
 //! proven to have opened no connection. `https` goes to a TLS upstream (hyper + rustls, ALPN
 //! `h2` and `http/1.1`) with a certificate from a CA made at test time; it logs each connection
 //! and the HTTP version of each request, so pooling and HTTP/2 are visible. All traffic stays
-//! in 127.0.0.0/8.
+//! on loopback (127.0.0.0/8 and ::1).
 
 mod support;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use support::test_ca::TestCa;
@@ -91,48 +91,62 @@ fn get_text(server: &Server, path: &str) -> String {
     response.text()
 }
 
+/// Every loopback spelling of the SSRF matrix: `v4` is the port of an upstream on 127.0.0.1,
+/// `v6` of one on [::1]. The URL parser turns the decimal and octal forms into `127.0.0.1`.
+fn loopback_spellings(v4: u16, v6: u16) -> [String; 6] {
+    [
+        format!("http://127.0.0.1:{v4}/"),
+        format!("http://2130706433:{v4}/"),
+        format!("http://0177.0.0.1:{v4}/"),
+        format!("http://[::ffff:127.0.0.1]:{v4}/"),
+        format!("http://localhost:{v4}/"),
+        format!("http://[::1]:{v6}/"),
+    ]
+}
+
 #[test]
 fn default_internet_refuses_loopback_in_every_spelling_without_connecting() {
-    let upstream = Upstream::start(Ipv4Addr::LOCALHOST);
+    let v4 = Upstream::start(Ipv4Addr::LOCALHOST);
+    let v6 = Upstream::start(Ipv6Addr::LOCALHOST);
     let dir = TestDir::new("net-default");
     let server = serve(&dir, &config("", ""));
-    let port = upstream.port;
-    for url in [
-        format!("http://127.0.0.1:{port}/"),
-        format!("http://2130706433:{port}/"),
-        format!("http://0177.0.0.1:{port}/"),
-        format!("http://[::ffff:127.0.0.1]:{port}/"),
-        format!("http://localhost:{port}/"),
-    ] {
+    for url in loopback_spellings(v4.port, v6.port) {
         let answer = fetch_via(&server, &url, false);
         assert!(answer.starts_with("error Error: "), "{url}: {answer}");
         assert!(answer.contains("network service \"internet\" refused"), "{url}: {answer}");
     }
-    let log = server.wait_for_stderr("internet: fetch refused:");
+    let log = server.wait_for_stderr("internet: fetch refused: ::1 ");
     assert!(log.contains("internet: fetch refused: 127.0.0.1 is a local address"), "{log}");
     assert!(log.contains("internet: fetch refused: ::ffff:127.0.0.1 is a local address"), "{log}");
-    assert!(upstream.connections().is_empty(), "connections: {:?}", upstream.connections());
+    assert!(log.contains("internet: fetch refused: ::1 is a local address"), "{log}");
+    assert!(v4.connections().is_empty(), "connections: {:?}", v4.connections());
+    assert!(v6.connections().is_empty(), "connections: {:?}", v6.connections());
 }
 
 #[test]
-fn internet_allowing_local_reaches_the_upstream() {
-    let upstream = Upstream::start(Ipv4Addr::LOCALHOST);
+fn internet_allowing_local_reaches_the_upstream_in_every_spelling() {
+    let v4 = Upstream::start(Ipv4Addr::LOCALHOST);
+    let v6 = Upstream::start(Ipv6Addr::LOCALHOST);
     let dir = TestDir::new("net-local");
     let server = serve(&dir, &config("", r#"(name = "internet", network = (allow = ["local"])),"#));
-    let port = upstream.port;
+    for url in loopback_spellings(v4.port, v6.port) {
+        assert_eq!(fetch_via(&server, &url, false), "201 yes hello from upstream", "{url}");
+    }
+    assert_eq!(v4.requests().len(), 5, "{:?}", v4.requests());
+    assert_eq!(v6.requests().len(), 1, "{:?}", v6.requests());
 
+    let port = v4.port;
     let answer = fetch_via(&server, &format!("http://127.0.0.1:{port}/some/path?q=1"), false);
     assert_eq!(answer, "201 yes hello from upstream");
     let answer = fetch_via(&server, &format!("http://127.0.0.1:{port}/submit"), true);
     assert_eq!(answer, "201 yes hello from upstream");
-
-    let connections = upstream.connections();
-    assert_eq!(connections.len(), 2, "{connections:?}");
-    assert!(connections[0].starts_with("GET /some/path?q=1 HTTP/1.1\r\n"), "{}", connections[0]);
-    assert!(connections[0].to_ascii_lowercase().contains(&format!("host: 127.0.0.1:{port}\r\n")), "{}", connections[0]);
-    assert!(connections[1].starts_with("POST /submit HTTP/1.1\r\n"), "{}", connections[1]);
-    assert!(connections[1].to_ascii_lowercase().contains("x-test: yes\r\n"), "{}", connections[1]);
-    assert!(connections[1].ends_with("\r\n\r\nposted body"), "{}", connections[1]);
+    let requests = v4.requests();
+    let (get, post) = (&requests[5], &requests[6]);
+    assert!(get.starts_with("GET /some/path?q=1 HTTP/1.1\r\n"), "{get}");
+    assert!(get.to_ascii_lowercase().contains(&format!("host: 127.0.0.1:{port}\r\n")), "{get}");
+    assert!(post.starts_with("POST /submit HTTP/1.1\r\n"), "{post}");
+    assert!(post.to_ascii_lowercase().contains("x-test: yes\r\n"), "{post}");
+    assert!(post.ends_with("\r\n\r\nposted body"), "{post}");
 }
 
 #[test]

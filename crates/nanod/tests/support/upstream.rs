@@ -1,11 +1,11 @@
-//! A tiny HTTP/1.1 upstream on a loopback address, started by a test, that records every
+//! A tiny HTTP/1.1 upstream on a loopback address (127.0.0.0/8 or ::1), started by a test, that records every
 //! connection it accepts and every request read on it. A test proves a refused fetch opened
 //! no connection by finding the log empty, and a pooled fetch reused one by counting entries.
 //! [`Upstream::start_slow`] answers only after a delay and records a connection the client
 //! closed meanwhile, so a test proves that an aborted fetch dropped its connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,14 +24,14 @@ pub struct Upstream {
 impl Upstream {
     /// Answers every request with `201 Created`, `X-Upstream: yes`, body `hello from upstream`,
     /// and closes the connection.
-    pub fn start(ip: Ipv4Addr) -> Upstream {
+    pub fn start(ip: impl Into<IpAddr>) -> Upstream {
         Upstream::start_with(ip, Arc::new(|_: &str| fixed_response("hello from upstream", true)))
     }
 
     /// Answers each request with `respond`; a connection stays open for more requests unless
     /// the response says `Connection: close`.
-    pub fn start_with(ip: Ipv4Addr, respond: Arc<Responder>) -> Upstream {
-        let listener = TcpListener::bind((ip, 0)).expect("bind upstream");
+    pub fn start_with(ip: impl Into<IpAddr>, respond: Arc<Responder>) -> Upstream {
+        let listener = TcpListener::bind((ip.into(), 0)).expect("bind upstream");
         let port = listener.local_addr().expect("upstream addr").port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
@@ -55,8 +55,8 @@ impl Upstream {
     /// which the connection is watched: if the client closes it, that is recorded (see
     /// [`Upstream::wait_closed`]) and nothing is written. Closes after a response are
     /// recorded too.
-    pub fn start_slow(ip: Ipv4Addr, delay: Duration, respond: Arc<Responder>) -> Upstream {
-        let listener = TcpListener::bind((ip, 0)).expect("bind upstream");
+    pub fn start_slow(ip: impl Into<IpAddr>, delay: Duration, respond: Arc<Responder>) -> Upstream {
+        let listener = TcpListener::bind((ip.into(), 0)).expect("bind upstream");
         let port = listener.local_addr().expect("upstream addr").port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(Mutex::new(Vec::new()));
