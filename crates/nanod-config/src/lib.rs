@@ -50,6 +50,19 @@ pub fn parse_toml(path: &Path, source: &str) -> Result<Config, Error> {
     self::toml::parse(path, source)
 }
 
+/// workerd's `--external-addr NAME=ADDR`: sets the address of external service `name`,
+/// replacing the config's own.
+pub fn set_external_address(config: &mut Config, name: &str, address: &str) -> Result<(), String> {
+    match config.services.iter_mut().find(|s| s.name == name) {
+        Some(Service { kind: ServiceKind::External(external), .. }) => {
+            external.address = Some(address.to_owned());
+            Ok(())
+        }
+        Some(_) => Err(format!("--external-addr {name}=...: service \"{name}\" is not an external service")),
+        None => Err(format!("--external-addr {name}=...: no service named \"{name}\" in the config")),
+    }
+}
+
 /// Checks a parsed config for inconsistencies; the error points at the offending node.
 pub fn validate(config: &Config) -> Result<(), Error> {
     validate::validate(config)

@@ -182,6 +182,31 @@ fn an_unreachable_external_server_rejects_the_fetch() {
     );
 }
 
+/// workerd's `--external-addr NAME=ADDR` gives an external service without `address` one (and
+/// replaces one the config has).
+#[test]
+fn external_addr_on_the_command_line_sets_the_address() {
+    let upstream = Upstream::start(Ipv4Addr::LOCALHOST);
+    let dir = TestDir::new("ext-cli-addr");
+    dir.write("w.js", WORKER);
+    let path = dir.write("config.capnp", &config("(http = ())"));
+    let addr = format!("backend=127.0.0.1:{}", upstream.port);
+    let server = Server::start(&path, &["--threads", "1", "--external-addr", &addr]);
+    assert_eq!(fetch_via(&server, "http://backend.example/cli"), "201 yes null hello from upstream");
+    assert!(upstream.requests()[0].starts_with("GET /cli HTTP/1.1\r\n"), "{:?}", upstream.requests());
+
+    for (flag, expected) in [
+        ("nowhere=127.0.0.1:1", "--external-addr nowhere=...: no service named \"nowhere\" in the config"),
+        ("main=127.0.0.1:1", "--external-addr main=...: service \"main\" is not an external service"),
+        ("backend", "--external-addr expects NAME=ADDR, got \"backend\""),
+    ] {
+        let output = nanod().args(["check"]).arg(&path).args(["--external-addr", flag]).output().expect("run nanod");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{flag}: {stderr}");
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+    }
+}
+
 #[test]
 fn bad_external_config_fails_start_up_naming_the_service() {
     let dir = TestDir::new("ext-bad");

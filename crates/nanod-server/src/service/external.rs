@@ -13,7 +13,7 @@
 //!
 //! `https` verifies the server against `certificateHost`, else the address's host, with the
 //! service's `tlsOptions`. Not done: `tcp` external services (`connect()`; refused at
-//! dispatch), `capnpConnectHost`, `--external-addr`, Unix-socket addresses.
+//! dispatch), `capnpConnectHost`, Unix-socket addresses.
 
 use http::header::HOST;
 use http::HeaderValue;
@@ -40,10 +40,9 @@ impl ExternalService {
     /// Checks the config, resolves the address and builds the TLS config. `Ok(None)` for a
     /// `tcp` external service, which has no HTTP side.
     pub fn new(name: &str, external: &External) -> Result<Option<ExternalService>, String> {
-        let address = external
-            .address
-            .as_deref()
-            .ok_or_else(|| "an external service needs an address (nanod has no `--external-addr` yet)".to_owned())?;
+        let address = external.address.as_deref().ok_or_else(|| {
+            "an external service needs an address: set `address` or pass --external-addr NAME=ADDR".to_owned()
+        })?;
         let (options, tls, default_port) = match &external.protocol {
             ExternalProtocol::Http(options) => (options, None, 80),
             ExternalProtocol::Https { options, tls, certificate_host } => {
