@@ -5,7 +5,8 @@
 # Env: BENCH_SECONDS (hello wrk duration, default 10), BENCH_CHAIN_SECONDS (default 5),
 #      BENCH_COLD_RUNS (default 3), NANOD (binary, default target/release/nanod, built if missing),
 #      WORKERD (binary, default bench/node_modules/@cloudflare/workerd-linux-64/bin/workerd),
-#      BENCH_NO_BUILD=1 (don't run cargo build).
+#      BENCH_NO_BUILD=1 (don't run cargo build),
+#      BENCH_ONLY=proxy,hello (run only these sections: hello,chain,memory,cold,json,stream,proxy).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,7 +58,7 @@ mkdir -p "$GEN" "$BENCH_DIR/results"
 python3 "$BENCH_DIR/lib/bench.py" \
   --nanod "$NANOD" --workerd "$WORKERD" \
   --seconds "${BENCH_SECONDS:-10}" --chain-seconds "${BENCH_CHAIN_SECONDS:-5}" \
-  --cold-runs "${BENCH_COLD_RUNS:-3}" \
+  --cold-runs "${BENCH_COLD_RUNS:-3}" --only "${BENCH_ONLY:-}" \
   --generated "$GEN" --out "$BENCH_DIR/results/latest.md" &
 DRIVER_PID=$!
 status=0

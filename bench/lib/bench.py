@@ -309,7 +309,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--generated", required=True)
     ap.add_argument("--cold-runs", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated sections: hello,chain,memory,cold,json,stream,proxy")
     a = ap.parse_args()
+    only = {x.strip() for x in a.only.split(",") if x.strip()}
+
+    def want(section):
+        return not only or section in only
 
     gdir = os.path.abspath(a.generated)
     logdir = os.path.join(gdir, "logs")
@@ -334,183 +339,227 @@ def main():
         return s
 
     out = []
+    hello = {"n2": None, "n1": None, "wd": None}
     try:
         # ---------------- 1. hello
-        hello_cfg = gen.hello(gdir)
-        hello = {}
-        for key, label, argv in [("n2", f"nanod --threads {ncpu}", nanod(ncpu)),
-                                 ("n1", "nanod --threads 1", nanod(1)),
-                                 ("wd", "workerd", workerd())]:
-            log(f"hello: {label}, wrk {a.seconds}s")
-            s = serve(label, argv, hello_cfg)
-            if s:
-                body = None
-                try:
-                    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
-                    c.request("GET", "/")
-                    body = c.getresponse().read()
-                except Exception as e:  # noqa: BLE001
-                    body = repr(e)
-                if body != b"Hello World\n":
-                    problem(f"{label}: hello body was {body!r}")
-                hello[key] = run_wrk(s, a.seconds)
-                s.stop()
-            else:
-                hello[key] = None
+        if want("hello"):
+            hello_cfg = gen.hello(gdir)
+            hello = {}
+            for key, label, argv in [("n2", f"nanod --threads {ncpu}", nanod(ncpu)),
+                                     ("n1", "nanod --threads 1", nanod(1)),
+                                     ("wd", "workerd", workerd())]:
+                log(f"hello: {label}, wrk {a.seconds}s")
+                s = serve(label, argv, hello_cfg)
+                if s:
+                    body = None
+                    try:
+                        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+                        c.request("GET", "/")
+                        body = c.getresponse().read()
+                    except Exception as e:  # noqa: BLE001
+                        body = repr(e)
+                    if body != b"Hello World\n":
+                        problem(f"{label}: hello body was {body!r}")
+                    hello[key] = run_wrk(s, a.seconds)
+                    s.stop()
+                else:
+                    hello[key] = None
 
-        out.append(f"### 1. hello (`new Response(\"Hello World\\n\")`), wrk -t2 -c50 -d{a.seconds}s\n")
-        out.append("| server | requests/s | CPU µs/request | RSS after run (MiB) |")
-        out.append("|---|---:|---:|---:|")
-        for key, label in [("n2", f"nanod ({ncpu} threads, default)"), ("n1", "nanod (1 thread)"),
-                           ("wd", "workerd")]:
-            h = hello[key]
-            out.append(f"| {label} | {f0(get(h, 'rps'))} | {f1(get(h, 'cpu_us'))} | "
-                       f"{f1(mib(get(h, 'rss_kib')))} |")
-        for key, label in [("n2", f"nanod {ncpu}t / workerd"), ("n1", "nanod 1t / workerd")]:
-            h, w = hello[key], hello["wd"]
-            out.append(f"| {label} | {ratio(get(h, 'rps'), get(w, 'rps'))} | "
-                       f"{ratio(get(h, 'cpu_us'), get(w, 'cpu_us'))} | "
-                       f"{ratio(get(h, 'rss_kib'), get(w, 'rss_kib'))} |")
-        out.append("")
+            out.append(f"### 1. hello (`new Response(\"Hello World\\n\")`), wrk -t2 -c50 -d{a.seconds}s\n")
+            out.append("| server | requests/s | CPU µs/request | RSS after run (MiB) |")
+            out.append("|---|---:|---:|---:|")
+            for key, label in [("n2", f"nanod ({ncpu} threads, default)"), ("n1", "nanod (1 thread)"),
+                               ("wd", "workerd")]:
+                h = hello[key]
+                out.append(f"| {label} | {f0(get(h, 'rps'))} | {f1(get(h, 'cpu_us'))} | "
+                           f"{f1(mib(get(h, 'rss_kib')))} |")
+            for key, label in [("n2", f"nanod {ncpu}t / workerd"), ("n1", "nanod 1t / workerd")]:
+                h, w = hello[key], hello["wd"]
+                out.append(f"| {label} | {ratio(get(h, 'rps'), get(w, 'rps'))} | "
+                           f"{ratio(get(h, 'cpu_us'), get(w, 'cpu_us'))} | "
+                           f"{ratio(get(h, 'rss_kib'), get(w, 'rss_kib'))} |")
+            out.append("")
 
         # ---------------- 2. chains
-        chains = {}
-        for hops in (1, 5, 10):
-            cfg = gen.chain(gdir, hops)
-            # One nanod thread: a per-core comparison with workerd's single event loop, and the
-            # hop cost is not blurred by two server threads sharing the cores with wrk.
-            for key, label, argv in [("n", "nanod --threads 1", nanod(1)),
-                                     ("wd", "workerd", workerd())]:
-                log(f"chain {hops}: {label}, wrk {a.chain_seconds}s")
-                s = serve(f"{label} chain-{hops}", argv, cfg)
-                chains[(hops, key)] = run_wrk(s, a.chain_seconds) if s else None
-                if s:
-                    s.stop()
+        if want("chain"):
+            chains = {}
+            for hops in (1, 5, 10):
+                cfg = gen.chain(gdir, hops)
+                # One nanod thread: a per-core comparison with workerd's single event loop, and the
+                # hop cost is not blurred by two server threads sharing the cores with wrk.
+                for key, label, argv in [("n", "nanod --threads 1", nanod(1)),
+                                         ("wd", "workerd", workerd())]:
+                    log(f"chain {hops}: {label}, wrk {a.chain_seconds}s")
+                    s = serve(f"{label} chain-{hops}", argv, cfg)
+                    chains[(hops, key)] = run_wrk(s, a.chain_seconds) if s else None
+                    if s:
+                        s.stop()
 
-        out.append(f"### 2. service-binding hop chain (w0 → … → wN), wrk -t2 -c50 -d{a.chain_seconds}s; "
-                   f"nanod 1 thread (per-core, as workerd)\n")
-        out.append("| hops | nanod req/s | workerd req/s | nanod CPU µs/req | workerd CPU µs/req | ratio | "
-                   "nanod CPU µs/hop | workerd CPU µs/hop | ratio |")
-        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        base = {"n": get(hello["n1"], "cpu_us"), "wd": get(hello["wd"], "cpu_us")}
-        out.append(f"| 0 (hello) | {f0(get(hello['n1'], 'rps'))} | {f0(get(hello['wd'], 'rps'))} | "
-                   f"{f1(base['n'])} | {f1(base['wd'])} | {ratio(base['n'], base['wd'])} | – | – | – |")
-        for hops in (1, 5, 10):
-            n, w = chains[(hops, "n")], chains[(hops, "wd")]
-            per = {}
-            for key, r in (("n", n), ("wd", w)):
-                c = get(r, "cpu_us")
-                per[key] = None if c is None or base[key] is None else (c - base[key]) / hops
-            out.append(f"| {hops} | {f0(get(n, 'rps'))} | {f0(get(w, 'rps'))} | {f1(get(n, 'cpu_us'))} | "
-                       f"{f1(get(w, 'cpu_us'))} | {ratio(get(n, 'cpu_us'), get(w, 'cpu_us'))} | "
-                       f"{f1(per['n'])} | {f1(per['wd'])} | {ratio(per['n'], per['wd'])} |")
-        out.append("")
+            out.append(f"### 2. service-binding hop chain (w0 → … → wN), wrk -t2 -c50 -d{a.chain_seconds}s; "
+                       f"nanod 1 thread (per-core, as workerd)\n")
+            out.append("| hops | nanod req/s | workerd req/s | nanod CPU µs/req | workerd CPU µs/req | ratio | "
+                       "nanod CPU µs/hop | workerd CPU µs/hop | ratio |")
+            out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            base = {"n": get(hello["n1"], "cpu_us"), "wd": get(hello["wd"], "cpu_us")}
+            out.append(f"| 0 (hello) | {f0(get(hello['n1'], 'rps'))} | {f0(get(hello['wd'], 'rps'))} | "
+                       f"{f1(base['n'])} | {f1(base['wd'])} | {ratio(base['n'], base['wd'])} | – | – | – |")
+            for hops in (1, 5, 10):
+                n, w = chains[(hops, "n")], chains[(hops, "wd")]
+                per = {}
+                for key, r in (("n", n), ("wd", w)):
+                    c = get(r, "cpu_us")
+                    per[key] = None if c is None or base[key] is None else (c - base[key]) / hops
+                out.append(f"| {hops} | {f0(get(n, 'rps'))} | {f0(get(w, 'rps'))} | {f1(get(n, 'cpu_us'))} | "
+                           f"{f1(get(w, 'cpu_us'))} | {ratio(get(n, 'cpu_us'), get(w, 'cpu_us'))} | "
+                           f"{f1(per['n'])} | {f1(per['wd'])} | {ratio(per['n'], per['wd'])} |")
+            out.append("")
 
         # ---------------- 3. memory per Worker
-        mem = {}
-        conns = 8
-        for n in (1, 100, 1000):
-            cfg = gen.many(gdir, n)
-            for key, label, argv in [("n1", "nanod --threads 1", nanod(1)),
-                                     ("n2", f"nanod --threads {ncpu}", nanod(ncpu)),
-                                     ("wd", "workerd", workerd())]:
-                log(f"memory {n} workers: {label}")
-                s = serve(f"{label} workers-{n}", argv, cfg, probe="/w/0")
-                if not s:
-                    mem[(n, key)] = None
-                    continue
-                t = time.perf_counter()
-                fails = touch_all(s.port, n, conns)
-                dt = time.perf_counter() - t
-                if fails:
-                    problem(f"{label} with {n} workers: {len(fails)} of {n * conns} requests failed, "
-                            f"e.g. {fails[:3]}")
-                time.sleep(0.3)
-                mem[(n, key)] = rss_kib(s.pid) if s.alive() else None
-                if not s.alive():
-                    problem(f"{label} with {n} workers died: {s.log_tail()}")
-                log(f"  RSS {mem[(n, key)]} KiB, touched in {dt:.1f}s")
-                s.stop()
+        if want("memory"):
+            mem = {}
+            conns = 8
+            for n in (1, 100, 1000):
+                cfg = gen.many(gdir, n)
+                for key, label, argv in [("n1", "nanod --threads 1", nanod(1)),
+                                         ("n2", f"nanod --threads {ncpu}", nanod(ncpu)),
+                                         ("wd", "workerd", workerd())]:
+                    log(f"memory {n} workers: {label}")
+                    s = serve(f"{label} workers-{n}", argv, cfg, probe="/w/0")
+                    if not s:
+                        mem[(n, key)] = None
+                        continue
+                    t = time.perf_counter()
+                    fails = touch_all(s.port, n, conns)
+                    dt = time.perf_counter() - t
+                    if fails:
+                        problem(f"{label} with {n} workers: {len(fails)} of {n * conns} requests failed, "
+                                f"e.g. {fails[:3]}")
+                    time.sleep(0.3)
+                    mem[(n, key)] = rss_kib(s.pid) if s.alive() else None
+                    if not s.alive():
+                        problem(f"{label} with {n} workers died: {s.log_tail()}")
+                    log(f"  RSS {mem[(n, key)]} KiB, touched in {dt:.1f}s")
+                    s.stop()
 
-        def per_worker(n, key):
-            r, r1 = mem.get((n, key)), mem.get((1, key))
-            return None if r is None or r1 is None else (r - r1) / (n - 1)
+            def per_worker(n, key):
+                r, r1 = mem.get((n, key)), mem.get((1, key))
+                return None if r is None or r1 is None else (r - r1) / (n - 1)
 
-        out.append(f"### 3. memory: router Worker + N leaf Workers, RSS after {conns} keep-alive "
-                   f"connections each requested every /w/<i> once\n")
-        out.append(f"| N Workers | nanod 1 thread (MiB) | nanod {ncpu} threads (MiB) | workerd (MiB) | "
-                   f"nanod 1t / workerd | nanod {ncpu}t / workerd |")
-        out.append("|---:|---:|---:|---:|---:|---:|")
-        for n in (1, 100, 1000):
-            r = {k: mem.get((n, k)) for k in ("n1", "n2", "wd")}
-            out.append(f"| {n} | {f1(mib(r['n1']))} | {f1(mib(r['n2']))} | {f1(mib(r['wd']))} | "
-                       f"{ratio(r['n1'], r['wd'])} | {ratio(r['n2'], r['wd'])} |")
-        for n in (100, 1000):
-            p = {k: per_worker(n, k) for k in ("n1", "n2", "wd")}
-            out.append(f"| KiB per Worker, (RSS({n})−RSS(1))/{n - 1} | {f1(p['n1'])} | {f1(p['n2'])} | "
-                       f"{f1(p['wd'])} | {ratio(p['n1'], p['wd'])} | {ratio(p['n2'], p['wd'])} |")
-        out.append("")
+            out.append(f"### 3. memory: router Worker + N leaf Workers, RSS after {conns} keep-alive "
+                       f"connections each requested every /w/<i> once\n")
+            out.append(f"| N Workers | nanod 1 thread (MiB) | nanod {ncpu} threads (MiB) | workerd (MiB) | "
+                       f"nanod 1t / workerd | nanod {ncpu}t / workerd |")
+            out.append("|---:|---:|---:|---:|---:|---:|")
+            for n in (1, 100, 1000):
+                r = {k: mem.get((n, k)) for k in ("n1", "n2", "wd")}
+                out.append(f"| {n} | {f1(mib(r['n1']))} | {f1(mib(r['n2']))} | {f1(mib(r['wd']))} | "
+                           f"{ratio(r['n1'], r['wd'])} | {ratio(r['n2'], r['wd'])} |")
+            for n in (100, 1000):
+                p = {k: per_worker(n, k) for k in ("n1", "n2", "wd")}
+                out.append(f"| KiB per Worker, (RSS({n})−RSS(1))/{n - 1} | {f1(p['n1'])} | {f1(p['n2'])} | "
+                           f"{f1(p['wd'])} | {ratio(p['n1'], p['wd'])} | {ratio(p['n2'], p['wd'])} |")
+            out.append("")
 
         # ---------------- 4. cold start
-        cfg = gen.many(gdir, 1000)
-        cold = {"n": [], "wd": []}
-        for run in range(a.cold_runs):
-            for key, label, argv in [("n", f"nanod --threads {ncpu}", nanod(ncpu)),
-                                     ("wd", "workerd", workerd())]:
-                log(f"cold start 1000 workers #{run + 1}: {label}")
-                s = Server(f"{label} cold", argv, cfg, logdir)
-                ms = s.start(probe="/w/0")
-                s.stop()
-                if ms is not None:
-                    cold[key].append(ms)
-        med = {k: statistics.median(v) if v else None for k, v in cold.items()}
-        out.append(f"### 4. cold start, 1000 Workers: spawn → first 200 for GET /w/0 "
-                   f"(median of {a.cold_runs}; nanod {ncpu} threads)\n")
-        out.append("| nanod (ms) | workerd (ms) | nanod / workerd | runs nanod | runs workerd |")
-        out.append("|---:|---:|---:|---|---|")
-        out.append(f"| {f1(med['n'])} | {f1(med['wd'])} | {ratio(med['n'], med['wd'])} | "
-                   f"{', '.join(f'{x:.0f}' for x in cold['n'])} | "
-                   f"{', '.join(f'{x:.0f}' for x in cold['wd'])} |")
-        out.append("")
+        if want("cold"):
+            cfg = gen.many(gdir, 1000)
+            cold = {"n": [], "wd": []}
+            for run in range(a.cold_runs):
+                for key, label, argv in [("n", f"nanod --threads {ncpu}", nanod(ncpu)),
+                                         ("wd", "workerd", workerd())]:
+                    log(f"cold start 1000 workers #{run + 1}: {label}")
+                    s = Server(f"{label} cold", argv, cfg, logdir)
+                    ms = s.start(probe="/w/0")
+                    s.stop()
+                    if ms is not None:
+                        cold[key].append(ms)
+            med = {k: statistics.median(v) if v else None for k, v in cold.items()}
+            out.append(f"### 4. cold start, 1000 Workers: spawn → first 200 for GET /w/0 "
+                       f"(median of {a.cold_runs}; nanod {ncpu} threads)\n")
+            out.append("| nanod (ms) | workerd (ms) | nanod / workerd | runs nanod | runs workerd |")
+            out.append("|---:|---:|---:|---|---|")
+            out.append(f"| {f1(med['n'])} | {f1(med['wd'])} | {ratio(med['n'], med['wd'])} | "
+                       f"{', '.join(f'{x:.0f}' for x in cold['n'])} | "
+                       f"{', '.join(f'{x:.0f}' for x in cold['wd'])} |")
+            out.append("")
 
         # ---------------- 5. JSON POST
-        cfg = gen.json_api(gdir)
-        script = os.path.join(os.path.dirname(cfg), "post.lua")
-        jres = {}
-        for key, label, argv in [("n2", f"nanod --threads {ncpu}", nanod(ncpu)), ("n1", "nanod --threads 1", nanod(1)),
-                                 ("wd", "workerd", workerd())]:
-            log(f"json: {label}, wrk {a.seconds}s")
-            s = serve(f"{label} json", argv, cfg)
-            jres[key] = run_wrk(s, a.seconds, script=script) if s else None
-            if s:
-                s.stop()
-        out.append(f"### 5. JSON POST (~1 KB parsed, transformed, serialized), wrk -t2 -c50 -d{a.seconds}s\n")
-        out.append("| server | requests/s | CPU µs/request | nanod / workerd (CPU) |")
-        out.append("|---|---:|---:|---:|")
-        for key, label in [("n2", f"nanod ({ncpu} threads)"), ("n1", "nanod (1 thread)"), ("wd", "workerd")]:
-            r = jres.get(key)
-            out.append(f"| {label} | {f0(get(r, 'rps'))} | {f1(get(r, 'cpu_us'))} | "
-                       f"{ratio(get(r, 'cpu_us'), get(jres.get('wd'), 'cpu_us'))} |")
-        out.append("")
+        if want("json"):
+            cfg = gen.json_api(gdir)
+            script = os.path.join(os.path.dirname(cfg), "post.lua")
+            jres = {}
+            for key, label, argv in [("n2", f"nanod --threads {ncpu}", nanod(ncpu)), ("n1", "nanod --threads 1", nanod(1)),
+                                     ("wd", "workerd", workerd())]:
+                log(f"json: {label}, wrk {a.seconds}s")
+                s = serve(f"{label} json", argv, cfg)
+                jres[key] = run_wrk(s, a.seconds, script=script) if s else None
+                if s:
+                    s.stop()
+            out.append(f"### 5. JSON POST (~1 KB parsed, transformed, serialized), wrk -t2 -c50 -d{a.seconds}s\n")
+            out.append("| server | requests/s | CPU µs/request | nanod / workerd (CPU) |")
+            out.append("|---|---:|---:|---:|")
+            for key, label in [("n2", f"nanod ({ncpu} threads)"), ("n1", "nanod (1 thread)"), ("wd", "workerd")]:
+                r = jres.get(key)
+                out.append(f"| {label} | {f0(get(r, 'rps'))} | {f1(get(r, 'cpu_us'))} | "
+                           f"{ratio(get(r, 'cpu_us'), get(jres.get('wd'), 'cpu_us'))} |")
+            out.append("")
 
         # ---------------- 6. streaming through a TransformStream
-        cfg = gen.stream(gdir)
-        sres = {}
-        for key, label, argv in [("n1", "nanod --threads 1", nanod(1)), ("wd", "workerd", workerd())]:
-            log(f"stream: {label}, 8 × 5 MiB")
-            s = serve(f"{label} stream", argv, cfg)
-            sres[key] = stream_uploads(s) if s else None
-            if s:
-                s.stop()
-        out.append("### 6. 5 MiB request body → TransformStream → response, 8 uploads one after another\n")
-        out.append("| server | MB/s | RSS idle (MiB) | RSS peak during the stream (MiB) | peak − idle (MiB) |")
-        out.append("|---|---:|---:|---:|---:|")
-        for key, label in [("n1", "nanod (1 thread)"), ("wd", "workerd")]:
-            r = sres.get(key)
-            grow = None if r is None else r["peak_kib"] - r["idle_kib"]
-            out.append(f"| {label} | {f1(get(r, 'mb_s'))} | {f1(mib(get(r, 'idle_kib')))} | "
-                       f"{f1(mib(get(r, 'peak_kib')))} | {f1(mib(grow))} |")
-        out.append("")
+        if want("stream"):
+            cfg = gen.stream(gdir)
+            sres = {}
+            for key, label, argv in [("n1", "nanod --threads 1", nanod(1)), ("wd", "workerd", workerd())]:
+                log(f"stream: {label}, 8 × 5 MiB")
+                s = serve(f"{label} stream", argv, cfg)
+                sres[key] = stream_uploads(s) if s else None
+                if s:
+                    s.stop()
+            out.append("### 6. 5 MiB request body → TransformStream → response, 8 uploads one after another\n")
+            out.append("| server | MB/s | RSS idle (MiB) | RSS peak during the stream (MiB) | peak − idle (MiB) |")
+            out.append("|---|---:|---:|---:|---:|")
+            for key, label in [("n1", "nanod (1 thread)"), ("wd", "workerd")]:
+                r = sres.get(key)
+                grow = None if r is None else r["peak_kib"] - r["idle_kib"]
+                out.append(f"| {label} | {f1(get(r, 'mb_s'))} | {f1(mib(get(r, 'idle_kib')))} | "
+                           f"{f1(mib(get(r, 'peak_kib')))} | {f1(mib(grow))} |")
+            out.append("")
+
+        # ---------------- 7. fetch proxy: a Worker forwarding every request to a local upstream
+        if want("proxy"):
+            # The upstream is nanod's hello on its own thread; only the proxy's CPU is measured.
+            upstream = serve("upstream hello", nanod(1), gen.hello(gdir))
+            pres = {}
+            for via in ("fetch", "external"):
+                cfg = gen.proxy(gdir, upstream.port, via) if upstream else None
+                for key, label, argv in [("n1", "nanod --threads 1", nanod(1)), ("wd", "workerd", workerd())]:
+                    log(f"proxy via {via}: {label}, wrk {a.seconds}s")
+                    s = serve(f"{label} proxy-{via}", argv, cfg) if cfg else None
+                    if s:
+                        try:
+                            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+                            c.request("GET", "/")
+                            body = c.getresponse().read()
+                        except Exception as e:  # noqa: BLE001
+                            body = repr(e)
+                        if body != b"Hello World\n":
+                            problem(f"{label} proxy via {via}: body was {body!r}")
+                    pres[(via, key)] = run_wrk(s, a.seconds) if s else None
+                    if s:
+                        s.stop()
+            if upstream:
+                upstream.stop()
+            out.append(f"### 7. fetch proxy: a Worker forwards every request to a local upstream (nanod hello, "
+                       f"its own process), wrk -t2 -c50 -d{a.seconds}s; CPU of the proxy process only\n")
+            out.append("| forwarded with | nanod req/s | workerd req/s | ratio | nanod CPU µs/req | "
+                       "workerd CPU µs/req | ratio |")
+            out.append("|---|---:|---:|---:|---:|---:|---:|")
+            for via, label in [("fetch", "global `fetch()` (network service)"),
+                               ("external", "`env.BACKEND.fetch()` (external service)")]:
+                n, w = pres.get((via, "n1")), pres.get((via, "wd"))
+                out.append(f"| {label} | {f0(get(n, 'rps'))} | {f0(get(w, 'rps'))} | "
+                           f"{ratio(get(n, 'rps'), get(w, 'rps'))} | {f1(get(n, 'cpu_us'))} | "
+                           f"{f1(get(w, 'cpu_us'))} | {ratio(get(n, 'cpu_us'), get(w, 'cpu_us'))} |")
+            out.append("")
     finally:
         kill_all()
 

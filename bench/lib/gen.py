@@ -72,6 +72,25 @@ STREAM_JS = """export default {
 """
 
 
+# Forwards every request to the upstream named by the UPSTREAM text binding, through the global
+# fetch() (the `internet` network service, here allowing loopback) or an `external` service
+# binding, and answers with what came back (the body streams through).
+PROXY_FETCH_JS = """export default {
+  fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    return fetch(env.UPSTREAM + url.pathname + url.search, request);
+  },
+};
+"""
+
+PROXY_BINDING_JS = """export default {
+  fetch(request, env, ctx) {
+    return env.BACKEND.fetch(request);
+  },
+};
+"""
+
+
 def json_body():
     """A ~1 KB order document."""
     import json
@@ -92,10 +111,12 @@ def _worker(module, bindings=()):
     )
 
 
-def _config(services, entry):
+def _config(services, entry, extra_services=()):
     lines = [HEADER, "const config :Workerd.Config = (\n  services = [\n"]
     for name, worker in services:
         lines.append(f'    (name = "{name}", worker = {worker}),\n')
+    for service in extra_services:
+        lines.append(f"    {service},\n")
     lines.append("  ],\n  sockets = [ " + SOCKET.format(svc=entry) + " ],\n);\n")
     return "".join(lines)
 
@@ -157,4 +178,23 @@ def stream(root):
     _write(os.path.join(d, "stream.js"), STREAM_JS)
     path = os.path.join(d, "config.capnp")
     _write(path, _config([("main", _worker("stream.js"))], "main"))
+    return path
+
+
+def proxy(root, upstream_port, via):
+    """A Worker forwarding every request to 127.0.0.1:<upstream_port>: `via` is "fetch" (global
+    fetch() through an `internet` service that allows loopback) or "external" (a service
+    binding to an `external` service with that address)."""
+    d = os.path.join(root, f"proxy-{via}")
+    os.makedirs(d, exist_ok=True)
+    if via == "fetch":
+        _write(os.path.join(d, "proxy.js"), PROXY_FETCH_JS)
+        worker = _worker("proxy.js", [f'(name = "UPSTREAM", text = "http://127.0.0.1:{upstream_port}")'])
+        extra = ['(name = "internet", network = (allow = ["local"]))']
+    else:
+        _write(os.path.join(d, "proxy.js"), PROXY_BINDING_JS)
+        worker = _worker("proxy.js", ['(name = "BACKEND", service = "backend")'])
+        extra = [f'(name = "backend", external = (address = "127.0.0.1:{upstream_port}", http = ()))']
+    path = os.path.join(d, "config.capnp")
+    _write(path, _config([("main", worker)], "main", extra))
     return path
