@@ -43,6 +43,30 @@ CASES = {
         ("GET", "/url?a=1", {}, None),
         ("GET", "/", {}, None),
     ],
+    os.path.join(ROOT, "scripts/differential/outbound.capnp"): [
+        ("GET", "/follow", {}, None),
+        ("GET", "/manual", {}, None),
+        ("GET", "/error", {}, None),
+        ("GET", "/no-location-fetch", {}, None),
+        ("GET", "/bad-location-fetch", {}, None),
+        ("GET", "/loop-fetch", {}, None),
+        ("GET", "/post?to=/r301", {}, None),
+        ("GET", "/post?to=/r302", {}, None),
+        ("GET", "/post?to=/r303", {}, None),
+        ("GET", "/post?to=/r307", {}, None),
+        ("GET", "/post?to=/r308", {}, None),
+        ("GET", "/stream-post", {}, None),
+        ("GET", "/abort", {}, None),
+        ("GET", "/external", {}, None),
+        ("GET", "/external-redirect", {}, None),
+        ("GET", "/passthrough", {}, None),
+        ("POST", "/passthrough", {"content-type": "text/y"}, b"posted"),
+    ],
+}
+
+# Extra arguments per config; {port} is the server's own socket port.
+EXTRA_ARGS = {
+    os.path.join(ROOT, "scripts/differential/outbound.capnp"): ["--external-addr", "self=127.0.0.1:{port}"],
 }
 
 
@@ -53,7 +77,7 @@ def free_port():
 
 
 def start(argv, port):
-    proc = subprocess.Popen(argv + ["--socket-addr", f"http=127.0.0.1:{port}"],
+    proc = subprocess.Popen([arg.format(port=port) for arg in argv] + ["--socket-addr", f"http=127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -92,8 +116,9 @@ def main():
     for config, requests in CASES.items():
         print(f"# {os.path.relpath(config, ROOT)}")
         servers = {}
-        for name, argv in (("nanod", [a.nanod, "serve", config, "--threads", "1"]),
-                           ("workerd", [a.workerd, "serve", config])):
+        extra = EXTRA_ARGS.get(config, [])
+        for name, argv in (("nanod", [a.nanod, "serve", config, "--threads", "1"] + extra),
+                           ("workerd", [a.workerd, "serve", config] + extra)):
             port = free_port()
             servers[name] = (start(argv, port), port)
         try:
