@@ -31,7 +31,7 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use http::header::{HeaderName, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
+use http::header::{HeaderName, CONTENT_LENGTH, LOCATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::BodyExt;
 use nanod_js::JsException;
@@ -190,6 +190,8 @@ pub async fn fetch(target: Rc<dyn FetchTarget>, outgoing: Outgoing) -> Result<Fe
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
+
+    use http::header::CONTENT_TYPE;
 
     use super::*;
     use crate::fetcher::FetchFuture;
