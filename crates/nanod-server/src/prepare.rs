@@ -157,6 +157,16 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedW
                 Some(_) => return Err(worker_error("the first module must be an ES module".to_owned())),
                 None => return Err(worker_error("a Worker needs at least one module".to_owned())),
             }
+            // The runtime's own modules (`cloudflare:workers`...), importable by name; a module
+            // of the Worker's own with the same name wins.
+            let builtins =
+                nanod_web::builtin_modules::modules_for(|flag| worker.compatibility_flags.iter().any(|f| f == flag))
+                    .map_err(worker_error)?;
+            for builtin in builtins {
+                if code.module(&builtin.name).is_none() {
+                    code.modules.push(builtin);
+                }
+            }
             Script::Modules(Arc::new(code))
         }
         WorkerSource::ServiceWorkerScript { source, span } => {

@@ -25,7 +25,8 @@ impl Glue {
         Glue { name, source, compiled: OnceLock::new() }
     }
 
-    fn bytecode(&self) -> Result<&Bytecode, &str> {
+    /// The module's bytecode, compiled on first use in the process.
+    pub fn bytecode(&self) -> Result<&Bytecode, &str> {
         self.compiled
             .get_or_init(|| compile_module(self.name, self.source).map_err(|e| e.message))
             .as_ref()

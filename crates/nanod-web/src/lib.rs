@@ -13,6 +13,7 @@ pub mod base64;
 pub mod blob;
 pub mod body;
 pub mod buffer_source;
+pub mod builtin_modules;
 pub mod compression;
 pub mod console;
 pub mod crypto;

@@ -163,6 +163,32 @@ addEventListener("fetch", (event) => {
     assert_eq!(server.request("POST", "/", &[], Some(b"x")).text(), "hello POST 2 peer function");
 }
 
+/// The runtime's own modules import by name, as in workerd; a missing one is workerd's error.
+#[test]
+fn cloudflare_workers_is_importable() {
+    let dir = TestDir::new("builtin-modules");
+    let config = support::single_worker(
+        &dir,
+        r#"import { WorkerEntrypoint, DurableObject, RpcTarget } from "cloudflare:workers";
+           class Auth extends WorkerEntrypoint {}
+           export default {
+             fetch(request, env, ctx) {
+               const auth = new Auth(ctx, env);
+               return new Response([typeof DurableObject, typeof RpcTarget, auth.env === env, auth.ctx === ctx].join());
+             },
+           };"#,
+    );
+    let server = Server::start(&config, &["--threads", "1"]);
+    assert_eq!(server.get("/").text(), "function,function,true,true");
+
+    // `node:` modules need nodejs_compat.
+    let config = support::single_worker(&dir, r#"import assert from "node:assert"; export default {};"#);
+    let output = support::nanod().arg("check").arg(&config).output().expect("run nanod");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("service main: Uncaught Error: No such module \"node:assert\"."), "{stderr}");
+}
+
 #[test]
 fn one_worker_serves_concurrent_requests() {
     let dir = TestDir::new("concurrent");
