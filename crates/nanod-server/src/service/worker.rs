@@ -31,23 +31,78 @@ pub struct Instance {
     isolate: Isolate,
     /// Modules: the default export. Service worker: the dispatch function.
     handler: u32,
+    /// Modules: the main module's namespace (every export). Service worker: `None`.
+    namespace: Option<u32>,
     env: u32,
     exec_ctx: u32,
     service_worker: bool,
 }
+
+/// Builds a call's arguments inside the isolate, given the Worker's `env` and `ctx`.
+pub type CallArgs = Box<dyn for<'js> FnOnce(&Ctx<'js>, Value<'js>, Value<'js>) -> rquickjs::Result<Vec<Value<'js>>>>;
+
+/// Turns a call's settled result into Rust data, inside the isolate.
+pub type Convert<T> = for<'a> fn(&Ctx<'a>, Value<'a>) -> Result<T, JsException>;
 
 impl WorkerService {
     pub fn new(prepared: Arc<PreparedWorker>, services: Weak<ThreadServices>) -> WorkerService {
         WorkerService { prepared, services, instance: OnceCell::new() }
     }
 
+    /// The started isolate, starting it on first use.
+    async fn instance(&self) -> Result<Rc<Instance>, JsException> {
+        // The start future is large and runs once: box it so every request's future stays small.
+        match self.instance.get() {
+            Some(ready) => ready.clone(),
+            None => self.instance.get_or_init(|| Box::pin(self.start())).await.clone(),
+        }
+    }
+
+    /// Calls `method` on the main module's export `export` (`"default"` or a named export)
+    /// with the arguments `args` builds, and converts the settled result with `convert`. An
+    /// export that is a class (a `WorkerEntrypoint`) is constructed first, as
+    /// `new Export(ctx, env)`, as workerd does for each call. Only ES-module Workers have
+    /// exports; the fetch path ([`WorkerService::fetch`]) does not go through here.
+    pub async fn call<T: 'static>(
+        &self,
+        export: &str,
+        method: &str,
+        args: CallArgs,
+        convert: Convert<T>,
+    ) -> Result<T, JsException> {
+        let instance = self.instance().await?;
+        let pending = instance.isolate.enter(|ctx| -> Result<_, JsException> {
+            let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
+            let isolate = &instance.isolate;
+            let namespace = instance
+                .namespace
+                .and_then(|key| isolate.peek(&ctx, key))
+                .and_then(Value::into_object)
+                .ok_or_else(|| JsException::error("a service-worker script has no exports"))?;
+            let env = isolate.peek(&ctx, instance.env).ok_or_else(|| JsException::error("env vanished"))?;
+            let exec_ctx = isolate.peek(&ctx, instance.exec_ctx).ok_or_else(|| JsException::error("ctx vanished"))?;
+            let exported: Value = namespace.get(export).map_err(|_| caught(&ctx))?;
+            let target = match exported.as_constructor() {
+                Some(class) => {
+                    class.construct::<_, Value>((exec_ctx.clone(), env.clone())).map_err(|_| caught(&ctx))?
+                }
+                None => exported,
+            };
+            let no_method = || JsException::type_error(format!("Entrypoint \"{export}\" has no method \"{method}\"."));
+            let object = target.into_object().ok_or_else(no_method)?;
+            let function: Function =
+                object.get::<_, Value>(method).ok().and_then(Value::into_function).ok_or_else(no_method)?;
+            let args = args(&ctx, env, exec_ctx).map_err(|_| caught(&ctx))?;
+            let result: Value =
+                function.call((This(object), rquickjs::function::Rest(args))).map_err(|_| caught(&ctx))?;
+            Ok(await_value(&ctx, result, convert))
+        })?;
+        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+    }
+
     /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute).
     pub async fn fetch(&self, request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
-        // The start future is large and runs once: box it so every request's future stays small.
-        let instance = match self.instance.get() {
-            Some(ready) => ready.clone()?,
-            None => self.instance.get_or_init(|| Box::pin(self.start())).await.clone()?,
-        };
+        let instance = self.instance().await?;
         let url = request.uri().to_string();
         let isolate = instance.isolate.clone();
         let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url))?;
@@ -81,7 +136,7 @@ impl WorkerService {
                 (Script::Modules(_), Some(code)) => {
                     let main = code.main_module().map(|m| m.name.clone()).unwrap_or_default();
                     let namespace = Module::import(&ctx, main).map_err(|_| caught(&ctx))?;
-                    Ok((await_value(&ctx, namespace.into_value(), default_export), env_key, ctx_key, false))
+                    Ok((await_value(&ctx, namespace.into_value(), exports), env_key, ctx_key, false))
                 }
                 (Script::ServiceWorker { source }, _) => {
                     let install: Function =
@@ -99,7 +154,7 @@ impl WorkerService {
                     options.strict = false;
                     options.filename = Some(format!("{}.js", prepared.name));
                     ctx.eval_with_options::<(), _>(source.as_bytes().to_vec(), options).map_err(|_| caught(&ctx))?;
-                    Ok((await_value(&ctx, dispatch, park_value), env_key, ctx_key, true))
+                    Ok((await_value(&ctx, dispatch, dispatcher), env_key, ctx_key, true))
                 }
                 _ => Err(JsException::error("no code")),
             }
@@ -113,21 +168,29 @@ impl WorkerService {
             }
             Err(e) => (Err(e), 0, 0, false),
         };
-        handler.map(|handler| Rc::new(Instance { isolate, handler, env, exec_ctx, service_worker }))
+        handler.map(|(handler, namespace)| {
+            Rc::new(Instance { isolate, handler, namespace, env, exec_ctx, service_worker })
+        })
     }
 }
 
-/// The main module's default export, parked. Whether it has a `fetch` method is checked per
-/// request, as in workerd, where a Worker without one still starts.
-fn default_export<'js>(ctx: &Ctx<'js>, namespace: Value<'js>) -> Result<u32, JsException> {
-    let namespace = namespace.into_object().ok_or_else(|| JsException::error("the main module has no namespace"))?;
-    let handler: Value = namespace.get("default").map_err(|_| JsException::from_value(ctx, ctx.catch()))?;
-    park_value(ctx, handler)
+/// The main module's default export and its whole namespace, parked. Whether the default
+/// export has a `fetch` method is checked per request, as in workerd, where a Worker without
+/// one still starts.
+fn exports<'js>(ctx: &Ctx<'js>, namespace: Value<'js>) -> Result<(u32, Option<u32>), JsException> {
+    let object = namespace.as_object().ok_or_else(|| JsException::error("the main module has no namespace"))?;
+    let handler: Value = object.get("default").map_err(|_| JsException::from_value(ctx, ctx.catch()))?;
+    Ok((park_value(ctx, handler)?, Some(park_value(ctx, namespace)?)))
 }
 
 fn park_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<u32, JsException> {
     let isolate = Isolate::from_ctx(ctx).ok_or_else(|| JsException::error("isolate vanished"))?;
     Ok(isolate.park(ctx, value))
+}
+
+/// A service-worker script's dispatch function, parked; it has no exports.
+fn dispatcher<'js>(ctx: &Ctx<'js>, dispatch: Value<'js>) -> Result<(u32, Option<u32>), JsException> {
+    Ok((park_value(ctx, dispatch)?, None))
 }
 
 /// The `ctx` argument of `fetch`: `waitUntil` keeps work going after the response (its
