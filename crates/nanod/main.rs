@@ -108,5 +108,6 @@ fn name_value_pairs(flag: &str, specs: &[String]) -> anyhow::Result<Vec<(String,
 }
 
 fn config_summary(config: &nanod_config::Config) -> String {
-    format!("config with {} services and {} sockets", config.services.len(), config.sockets.len())
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!("config with {} and {}", count(config.services.len(), "service"), count(config.sockets.len(), "socket"))
 }

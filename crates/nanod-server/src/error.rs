@@ -26,10 +26,12 @@ pub enum ServerError {
     WorkerStart { service: String, message: String },
     #[error("service \"{service}\": binding \"{binding}\": {message}")]
     Binding { service: String, binding: String, message: String },
-    #[error("socket \"{socket}\": {message}")]
-    Socket { socket: String, message: String },
-    #[error("socket \"{socket}\": cannot listen on {addr}: {source}")]
-    Listen { socket: String, addr: SocketAddr, source: std::io::Error },
+    #[error("{at}socket \"{socket}\": {message}")]
+    Socket { at: Location, socket: String, message: String },
+    // `error` is not a `source`: its text is in the message already, and a source would be
+    // printed a second time by the binary's error chain.
+    #[error("{at}socket \"{socket}\": cannot listen on {addr}: {error}")]
+    Listen { at: Location, socket: String, addr: SocketAddr, error: std::io::Error },
     #[error("--socket-addr {name}=...: no socket named \"{name}\" in the config")]
     UnknownSocketOverride { name: String },
     #[error("cannot start thread: {0}")]

@@ -13,6 +13,7 @@ use nanod_config::{Config, SocketProtocol};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::address;
+use crate::error::Location;
 use crate::http::SocketSettings;
 use crate::ServerError;
 
@@ -66,9 +67,17 @@ pub fn prepare_all(config: &Config) -> Result<Vec<Arc<SocketSettings>>, ServerEr
         .sockets
         .iter()
         .map(|socket| {
-            SocketSettings::new(socket)
-                .map(Arc::new)
-                .map_err(|message| ServerError::Socket { socket: socket.name.clone(), message })
+            let fail = |message: String| ServerError::Socket {
+                at: Location(Some(socket.span.clone())),
+                socket: socket.name.clone(),
+                message,
+            };
+            // The address is checked here too (its form, not its resolution), so that `nanod
+            // check` finds a bad port; `--socket-addr` overrides are checked when binding.
+            if let Some(address) = &socket.address {
+                address::split(address, 443).map_err(fail)?;
+            }
+            SocketSettings::new(socket).map(Arc::new).map_err(fail)
         })
         .collect()
 }
@@ -87,7 +96,8 @@ pub fn bind_all(
     }
     let mut bound = Vec::new();
     for (socket, settings) in config.sockets.iter().zip(settings) {
-        let fail = |message: String| ServerError::Socket { socket: socket.name.clone(), message };
+        let at = || Location(Some(socket.span.clone()));
+        let fail = |message: String| ServerError::Socket { at: at(), socket: socket.name.clone(), message };
         let default_port = match &socket.protocol {
             SocketProtocol::Http(_) => 80,
             SocketProtocol::Https { .. } => 443,
@@ -108,7 +118,7 @@ pub fn bind_all(
                 Ok(listener) => listeners.push(listener),
                 // `*` also tries IPv6; a host without IPv6 still serves IPv4.
                 Err(_) if wildcard && addr.is_ipv6() => {}
-                Err(source) => return Err(ServerError::Listen { socket: socket.name.clone(), addr, source }),
+                Err(error) => return Err(ServerError::Listen { at: at(), socket: socket.name.clone(), addr, error }),
             }
         }
         bound.push(BoundSocket { name: socket.name.clone(), settings, listeners });

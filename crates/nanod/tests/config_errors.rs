@@ -144,3 +144,29 @@ fn check_accepts_the_example() {
     let output = nanod().arg("check").arg(support::example("nanoservices/config.capnp")).output().expect("run nanod");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// Socket errors name the socket's position; `nanod check` finds a bad port too (it binds
+/// nothing), and a port in use is reported once.
+#[test]
+fn socket_errors_name_the_socket_and_its_position() {
+    let dir = TestDir::new("err-socket-address");
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main").replace("127.0.0.1:0", "127.0.0.1:84430");
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    assert_eq!(stderr.trim(), "c.capnp:4:14: socket \"http\": address \"127.0.0.1:84430\": invalid port \"84430\"");
+    let path = dir.write("c.capnp", &config);
+    let output = nanod().arg("check").arg(&path).output().expect("run nanod check");
+    let check = String::from_utf8_lossy(&output.stderr).replace(&format!("{}/", dir.0.display()), "");
+    assert_eq!(output.status.code(), Some(1), "{check}");
+    assert_eq!(check.trim(), stderr.trim());
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let config = worker_config("compatibilityDate = \"2024-09-01\"", "main")
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let stderr = serve_fails(&dir, "c.capnp", &config);
+    assert!(
+        stderr.starts_with(&format!("c.capnp:4:14: socket \"http\": cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("in use").count(), 1, "{stderr}");
+}

@@ -323,7 +323,13 @@ fn bad_or_missing_keypairs_stop_start_up() {
         &dir,
         &https(r#"keypair = (privateKey = embed "other-key.pem", certificateChain = embed "cert.pem")"#),
     );
-    assert!(mismatch.contains("socket \"http\": keypair: "), "{mismatch}");
+    assert!(
+        mismatch
+            .contains("socket \"http\": keypair: privateKey does not match the first certificate of certificateChain"),
+        "{mismatch}"
+    );
+    // Socket errors carry the socket's position in the config.
+    assert!(mismatch.contains("config.capnp:") && mismatch.contains(": socket \"http\": "), "{mismatch}");
     let no_ca = serve_fails(&dir, &https(&format!("{KEYPAIR}, requireClientCerts = true")));
     assert!(no_ca.contains("socket \"http\": requireClientCerts needs a CA"), "{no_ca}");
     let capnp = serve_fails(&dir, &config(r#"http = (capnpConnectHost = "capnp")"#));

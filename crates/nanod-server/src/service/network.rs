@@ -70,7 +70,7 @@ impl NetworkService {
         } else {
             None
         };
-        let checked = self.resolve_and_check(host, port).await?;
+        let checked = self.resolve_and_check(host, port, authority.as_str()).await?;
 
         let host_value = HeaderValue::from_str(authority.as_str())
             .map_err(|e| JsException::type_error(format!("fetch() URL \"{uri}\" has a bad host: {e}")))?;
@@ -85,7 +85,7 @@ impl NetworkService {
 
     /// The addresses of `host` that the policy admits, in resolver order. Every address is
     /// checked; when none is admitted, the reasons are logged and the error names the refusal.
-    async fn resolve_and_check(&self, host: &str, port: u16) -> Result<Vec<CheckedAddr>, JsException> {
+    async fn resolve_and_check(&self, host: &str, port: u16, authority: &str) -> Result<Vec<CheckedAddr>, JsException> {
         let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         let addrs: Vec<SocketAddr> = match literal.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
@@ -106,7 +106,10 @@ impl NetworkService {
             return Ok(admitted);
         }
         let reason = if reasons.is_empty() { format!("\"{host}\" has no address") } else { reasons.join("; ") };
-        eprintln!("{}: fetch refused: {reason}", self.name);
+        eprintln!(
+            "{}: fetch refused: {reason} (fetching \"{authority}\"; the service's allow list is what grants more)",
+            self.name
+        );
         Err(JsException::error(format!(
             "network service \"{}\" refused the connection to \"{host}\" (see the server log)",
             self.name

@@ -55,7 +55,12 @@ pub fn server_config(options: &nanod_config::TlsOptions) -> Result<Arc<ServerCon
     } else {
         builder.with_no_client_auth()
     };
-    let mut config = builder.with_single_cert(chain, key).map_err(|e| format!("keypair: {e}"))?;
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => {
+            "keypair: privateKey does not match the first certificate of certificateChain".to_owned()
+        }
+        e => format!("keypair: {e}"),
+    })?;
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
