@@ -6,8 +6,9 @@
 //! shared by every thread; [`Client::send`] sends one request to a [`Target`]: the [`Peer`]
 //! addresses to try in order, the TLS server name (for `https`), and the request-line form. A
 //! `Peer` is made only from a [`CheckedAddr`] (what a `network` service's policy admitted) or
-//! by [`Peer::granted`] (the address an `external` service's config names, resolved at
-//! start-up), so a `network` service cannot reach an address its policy did not check.
+//! by [`Peer::granted`] (from a [`GrantedAddr`]: the address an `external` service's config
+//! names, resolved at start-up), so a `network` service cannot reach an address its policy did
+//! not check.
 //!
 //! Sending: hop-by-hop headers are stripped ([`headers`]); a pooled connection for the same
 //! key is used if one is alive (an HTTP/2 one first), else a fresh one is opened
@@ -40,6 +41,7 @@ use nanod_web::body::Body;
 use rustls::pki_types::ServerName;
 
 use crate::network::CheckedAddr;
+use crate::service::external::GrantedAddr;
 use pool::Key;
 
 /// An address the client may connect to.
@@ -48,10 +50,10 @@ pub struct Peer(SocketAddr);
 
 impl Peer {
     /// An address granted by the config itself (an `external` service's `address`, resolved
-    /// at start-up): a capability, so no address policy applies. Only `service::external`
-    /// makes these; everything a Worker's URL names goes through [`CheckedAddr`].
-    pub(crate) fn granted(addr: SocketAddr) -> Peer {
-        Peer(addr)
+    /// at start-up): a capability, so no address policy applies. Only `service::external` can
+    /// make a [`GrantedAddr`]; everything a Worker's URL names goes through [`CheckedAddr`].
+    pub fn granted(addr: GrantedAddr) -> Peer {
+        Peer(addr.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {

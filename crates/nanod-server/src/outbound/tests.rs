@@ -63,7 +63,7 @@ async fn text(response: Response<Body>) -> String {
 
 fn target(ports: &[u16]) -> Target {
     Target {
-        peers: ports.iter().map(|p| Peer::granted(SocketAddr::from(([127, 0, 0, 1], *p)))).collect(),
+        peers: ports.iter().map(|p| Peer(SocketAddr::from(([127, 0, 0, 1], *p)))).collect(),
         server_name: None,
         form: RequestForm::Origin,
     }

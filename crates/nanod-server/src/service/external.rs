@@ -109,12 +109,24 @@ impl ExternalService {
     }
 }
 
+/// An address an `external` service's config names: a grant of the config, which only this
+/// module can make (the field is private), so no other code can skip the address policy by
+/// calling it granted.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantedAddr(std::net::SocketAddr);
+
+impl GrantedAddr {
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.0
+    }
+}
+
 /// Reads and resolves `address` (workerd's forms, [`address::split`]): the host (for the
 /// certificate check) and every address, each a granted peer.
 fn resolve(address: &str, default_port: u16) -> Result<(String, Vec<Peer>), String> {
     let (host, port) = address::split(address, default_port)?;
     let addrs = address::resolve(host, port).map_err(|e| format!("address \"{address}\": {e}"))?;
-    Ok((host.to_owned(), addrs.into_iter().map(Peer::granted).collect()))
+    Ok((host.to_owned(), addrs.into_iter().map(|addr| Peer::granted(GrantedAddr(addr))).collect()))
 }
 
 #[cfg(test)]
