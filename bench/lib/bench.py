@@ -203,6 +203,18 @@ def run_wrk(srv, seconds, path="/", script=None):
             "rss_kib": rss_kib(srv.pid)}
 
 
+def check_body(srv, label, want=b"Hello World\n"):
+    """One GET / on a fresh connection; records a problem unless the body is `want`."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        c.request("GET", "/")
+        body = c.getresponse().read()
+    except Exception as e:  # noqa: BLE001
+        body = repr(e)
+    if body != want:
+        problem(f"{label}: body was {body!r}")
+
+
 def stream_uploads(srv, mib=5, rounds=8):
     """POSTs `rounds` bodies of `mib` MiB one after another, reading each echo fully, while a
     thread samples the server's RSS every 5 ms. Returns dict(mb_s, idle_kib, peak_kib)."""
@@ -351,15 +363,7 @@ def main():
                 log(f"hello: {label}, wrk {a.seconds}s")
                 s = serve(label, argv, hello_cfg)
                 if s:
-                    body = None
-                    try:
-                        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
-                        c.request("GET", "/")
-                        body = c.getresponse().read()
-                    except Exception as e:  # noqa: BLE001
-                        body = repr(e)
-                    if body != b"Hello World\n":
-                        problem(f"{label}: hello body was {body!r}")
+                    check_body(s, f"{label} hello")
                     hello[key] = run_wrk(s, a.seconds)
                     s.stop()
                 else:
@@ -535,14 +539,7 @@ def main():
                     log(f"proxy via {via}: {label}, wrk {a.seconds}s")
                     s = serve(f"{label} proxy-{via}", argv, cfg) if cfg else None
                     if s:
-                        try:
-                            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
-                            c.request("GET", "/")
-                            body = c.getresponse().read()
-                        except Exception as e:  # noqa: BLE001
-                            body = repr(e)
-                        if body != b"Hello World\n":
-                            problem(f"{label} proxy via {via}: body was {body!r}")
+                        check_body(s, f"{label} proxy via {via}")
                     pres[(via, key)] = run_wrk(s, a.seconds) if s else None
                     if s:
                         s.stop()

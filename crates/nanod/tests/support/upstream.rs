@@ -31,24 +31,7 @@ impl Upstream {
     /// Answers each request with `respond`; a connection stays open for more requests unless
     /// the response says `Connection: close`.
     pub fn start_with(ip: impl Into<IpAddr>, respond: Arc<Responder>) -> Upstream {
-        let listener = TcpListener::bind((ip.into(), 0)).expect("bind upstream");
-        let port = listener.local_addr().expect("upstream addr").port();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let index = {
-                    let mut log = sink.lock().expect("log lock");
-                    log.push(Vec::new());
-                    log.len() - 1
-                };
-                let sink = sink.clone();
-                let respond = respond.clone();
-                std::thread::spawn(move || serve_connection(stream, index, &sink, &*respond));
-            }
-        });
-        Upstream { port, log, closed: Arc::default() }
+        Upstream::listen(ip.into(), move |stream, index, log, _closed| serve_connection(stream, index, log, &*respond))
     }
 
     /// Like [`Upstream::start_with`], but each response is written only after `delay`, during
@@ -56,11 +39,22 @@ impl Upstream {
     /// [`Upstream::wait_closed`]) and nothing is written. Closes after a response are
     /// recorded too.
     pub fn start_slow(ip: impl Into<IpAddr>, delay: Duration, respond: Arc<Responder>) -> Upstream {
-        let listener = TcpListener::bind((ip.into(), 0)).expect("bind upstream");
+        Upstream::listen(ip.into(), move |stream, index, log, closed| {
+            serve_slowly(stream, index, log, closed, delay, &*respond)
+        })
+    }
+
+    /// Listens on `ip` and serves each accepted connection (numbered in the log) on its own
+    /// thread with `serve`.
+    fn listen(
+        ip: IpAddr,
+        serve: impl Fn(TcpStream, usize, &Mutex<Vec<Vec<String>>>, &Mutex<Vec<(usize, Instant)>>) + Send + Sync + 'static,
+    ) -> Upstream {
+        let listener = TcpListener::bind((ip, 0)).expect("bind upstream");
         let port = listener.local_addr().expect("upstream addr").port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(Mutex::new(Vec::new()));
-        let (sink, closed_sink) = (log.clone(), closed.clone());
+        let (sink, closed_sink, serve) = (log.clone(), closed.clone(), Arc::new(serve));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
@@ -69,8 +63,8 @@ impl Upstream {
                     log.push(Vec::new());
                     log.len() - 1
                 };
-                let (sink, closed, respond) = (sink.clone(), closed_sink.clone(), respond.clone());
-                std::thread::spawn(move || serve_slowly(stream, index, &sink, &closed, delay, &*respond));
+                let (sink, closed, serve) = (sink.clone(), closed_sink.clone(), serve.clone());
+                std::thread::spawn(move || serve(stream, index, &sink, &closed));
             }
         });
         Upstream { port, log, closed }
