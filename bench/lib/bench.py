@@ -321,7 +321,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--generated", required=True)
     ap.add_argument("--cold-runs", type=int, default=3)
-    ap.add_argument("--only", default="", help="comma-separated sections: hello,chain,memory,cold,json,stream,proxy")
+    ap.add_argument("--only", default="", help="comma-separated sections: hello,chain,memory,cold,json,stream,proxy,rpc")
     a = ap.parse_args()
     only = {x.strip() for x in a.only.split(",") if x.strip()}
 
@@ -556,6 +556,36 @@ def main():
                 out.append(f"| {label} | {f0(get(n, 'rps'))} | {f0(get(w, 'rps'))} | "
                            f"{ratio(get(n, 'rps'), get(w, 'rps'))} | {f1(get(n, 'cpu_us'))} | "
                            f"{f1(get(w, 'cpu_us'))} | {ratio(get(n, 'cpu_us'), get(w, 'cpu_us'))} |")
+            out.append("")
+        # ---------------- 8. JS RPC vs fetch hop
+        if want("rpc"):
+            calls = 10
+            rres = {}
+            for mode, n in (("base", 0), ("fetch", calls), ("rpc", calls)):
+                cfg = gen.rpc(gdir, "rpc" if mode == "base" else mode, n)
+                for key, label, argv in [("n", "nanod --threads 1", nanod(1)), ("wd", "workerd", workerd())]:
+                    log(f"rpc {mode}: {label}, wrk {a.chain_seconds}s")
+                    s = serve(f"{label} rpc-{mode}", argv, cfg)
+                    rres[(mode, key)] = run_wrk(s, a.chain_seconds) if s else None
+                    if s:
+                        s.stop()
+            out.append(f"### 8. JS RPC vs fetch hop: a Worker makes {calls} calls per request to another "
+                       f"(`await env.B.add(i, 1)` or `await (await env.B.fetch(url)).text()`), "
+                       f"wrk -t2 -c50 -d{a.chain_seconds}s; nanod 1 thread\n")
+            out.append("| call | nanod req/s | workerd req/s | nanod CPU µs/req | workerd CPU µs/req | "
+                       "nanod CPU µs/call | workerd CPU µs/call | ratio |")
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            base = {k: get(rres.get(("base", k)), "cpu_us") for k in ("n", "wd")}
+            for mode, label in (("base", "none (0 calls)"), ("fetch", "`env.B.fetch()`"), ("rpc", "`env.B.add()` (RPC)")):
+                n, w = rres.get((mode, "n")), rres.get((mode, "wd"))
+                per = {}
+                for key, r in (("n", n), ("wd", w)):
+                    c = get(r, "cpu_us")
+                    per[key] = None if mode == "base" or c is None or base[key] is None else (c - base[key]) / calls
+                out.append(f"| {label} | {f0(get(n, 'rps'))} | {f0(get(w, 'rps'))} | {f1(get(n, 'cpu_us'))} | "
+                           f"{f1(get(w, 'cpu_us'))} | {f1(per['n']) if mode != 'base' else '–'} | "
+                           f"{f1(per['wd']) if mode != 'base' else '–'} | "
+                           f"{ratio(per['n'], per['wd']) if mode != 'base' else '–'} |")
             out.append("")
     finally:
         kill_all()

@@ -198,3 +198,43 @@ def proxy(root, upstream_port, via):
     path = os.path.join(d, "config.capnp")
     _write(path, _config([("main", worker)], "main", extra))
     return path
+
+
+# The rpc section: a caller making CALLS calls per request to a callee, either `fetch` hops or
+# JS RPC method calls, on the same callee (a WorkerEntrypoint class default export).
+RPC_CALLEE_JS = """import { WorkerEntrypoint } from "cloudflare:workers";
+export default class extends WorkerEntrypoint {
+  fetch(request) {
+    return new Response("pong");
+  }
+  add(a, b) {
+    return a + b;
+  }
+}
+"""
+
+RPC_CALLER_JS = """export default {
+  async fetch(request, env, ctx) {
+    let n = 0;
+    for (let i = 0; i < CALLS; i++) {
+      if (MODE === "rpc") n += await env.B.add(i, 1);
+      else n += (await (await env.B.fetch("http://b/")).text()).length;
+    }
+    return new Response("done " + n + "\\n");
+  },
+};
+"""
+
+
+def rpc(root, mode, calls):
+    """`caller` makes `calls` calls per request to `callee`: `mode` "rpc" (env.B.add) or "fetch"."""
+    d = os.path.join(root, f"rpc-{mode}-{calls}")
+    os.makedirs(d, exist_ok=True)
+    caller = RPC_CALLER_JS.replace("CALLS", str(calls)).replace("MODE", f'"{mode}"')
+    _write(os.path.join(d, "caller.js"), caller)
+    _write(os.path.join(d, "callee.js"), RPC_CALLEE_JS)
+    services = [("caller", _worker("caller.js", ['(name = "B", service = "callee")'])),
+                ("callee", _worker("callee.js"))]
+    path = os.path.join(d, "config.capnp")
+    _write(path, _config(services, "caller"))
+    return path

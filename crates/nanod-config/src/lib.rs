@@ -4,7 +4,9 @@
 //!   workerd's own `workerd.capnp` field list.
 //! - [`parse_toml`] reads `nanod.toml`, a friendlier spelling of the same model (see [`toml`]).
 //! - [`validate`] checks what neither front end can: duplicate names, references to undefined
-//!   services, compatibility dates, the main module.
+//!   services, the main module.
+//! - [`compat`] is workerd's table of compatibility flags and resolves a Worker's date and flags
+//!   (it needs the command line's `--experimental` and `--compat-date`, so the server calls it).
 //! - [`load`] does all three for a file on disk.
 //!
 //! Every error is an [`Error`] that displays as `file:line:col: message`. This crate does no
@@ -13,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod capnp;
+pub mod compat;
 mod error;
 pub mod model;
 pub mod toml;

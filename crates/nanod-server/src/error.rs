@@ -24,8 +24,15 @@ pub enum ServerError {
     /// A Worker's code failed when first evaluated (workerd's wording).
     #[error("service {service}: Uncaught {message}")]
     WorkerStart { service: String, message: String },
+    /// Compatibility date and flag problems, one line each in workerd's wording (errors, then
+    /// warnings), each after the config position it concerns.
+    #[error("{}", compat_lines(.service, .lines))]
+    Compat { service: String, lines: Vec<(Location, String)> },
     #[error("service \"{service}\": binding \"{binding}\": {message}")]
     Binding { service: String, binding: String, message: String },
+    /// A binding's named entrypoint that its target does not export (workerd's wording).
+    #[error("{0}")]
+    Entrypoint(String),
     #[error("{at}socket \"{socket}\": {message}")]
     Socket { at: Location, socket: String, message: String },
     // `error` is not a `source`: its text is in the message already, and a source would be
@@ -36,4 +43,9 @@ pub enum ServerError {
     UnknownSocketOverride { name: String },
     #[error("cannot start thread: {0}")]
     Thread(std::io::Error),
+}
+
+fn compat_lines(service: &str, lines: &[(Location, String)]) -> String {
+    let lines: Vec<String> = lines.iter().map(|(at, message)| format!("{at}service {service}: {message}")).collect();
+    lines.join("\n")
 }

@@ -19,6 +19,7 @@ pub mod outbound;
 pub mod prepare;
 pub mod service;
 pub mod socket;
+pub mod test_runner;
 pub mod thread;
 pub mod tls;
 
@@ -34,6 +35,26 @@ pub struct ServeOptions {
     pub threads: Option<usize>,
     /// `--socket-addr NAME=ADDR` overrides.
     pub socket_addrs: Vec<(String, String)>,
+    /// `--experimental`: experimental compatibility flags are allowed.
+    pub experimental: bool,
+    /// `--compat-date DATE`: the compatibility date of every Worker (which must then set none).
+    pub compat_date: Option<String>,
+}
+
+impl ServeOptions {
+    /// The event-loop threads to run: `threads`, or one per available core.
+    pub fn thread_count(&self) -> usize {
+        self.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1)
+    }
+
+    /// What compatibility-flag resolution needs of the command line.
+    pub fn compat(&self) -> nanod_config::compat::Options {
+        nanod_config::compat::Options {
+            experimental: self.experimental,
+            compat_date: self.compat_date.clone(),
+            today: None,
+        }
+    }
 }
 
 /// A config that passed every check short of binding a socket.
@@ -43,14 +64,15 @@ pub struct Checked {
     pub sockets: Vec<Arc<http::SocketSettings>>,
 }
 
-/// Prepares `config` (services and socket settings) and evaluates every Worker once (on up to
-/// `threads` threads): everything `nanod serve` checks before binding a socket, and all that
-/// `nanod check` does.
-pub fn check(config: &nanod_config::Config, threads: usize) -> Result<Checked, ServerError> {
-    let prepared = Arc::new(Prepared::new(config)?);
+/// Prepares `config` (services, with each Worker's compatibility flags resolved under
+/// `options`, and socket settings) and evaluates every Worker once (on up to
+/// `options.thread_count()` threads): everything `nanod serve` checks before binding a socket,
+/// and all that `nanod check` does.
+pub fn check(config: &nanod_config::Config, options: &ServeOptions) -> Result<Checked, ServerError> {
+    let prepared = Arc::new(Prepared::new(config, &options.compat())?);
     let sockets = socket::prepare_all(config)?;
     let order: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
-    service::check::evaluate_all(&prepared, &order, threads)?;
+    service::check::evaluate_all(&prepared, &order, options.thread_count())?;
     Ok(Checked { prepared, sockets })
 }
 
@@ -64,11 +86,8 @@ pub struct Server {
 impl Server {
     /// Compiles every Worker and binds every socket; nothing runs yet.
     pub fn bind(config: &nanod_config::Config, options: &ServeOptions) -> Result<Server, ServerError> {
-        let threads = options
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-            .max(1);
-        let Checked { prepared, sockets } = check(config, threads)?;
+        let threads = options.thread_count();
+        let Checked { prepared, sockets } = check(config, options)?;
         let sockets = socket::bind_all(config, sockets, &options.socket_addrs)?;
         Ok(Server { prepared, sockets, threads })
     }

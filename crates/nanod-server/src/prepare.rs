@@ -1,10 +1,15 @@
 //! Start-up: everything that can be computed once per process from the config, shared
-//! read-only by every thread. Module bytecode, parsed binding values and resolved service
-//! references live here; isolates live in threads.
+//! read-only by every thread. Module bytecode, parsed binding values, resolved service
+//! references and each Worker's compatibility flags live here; isolates live in threads.
+//!
+//! Compatibility flags are resolved here rather than in `nanod-config`'s validation because
+//! `--experimental` and `--compat-date` (command-line options) change what is valid; the
+//! table and the resolution itself are `nanod_config::compat`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use nanod_config::compat::{self, CompatFlags};
 use nanod_config::{BindingKind, Config, ModuleContent, ServiceKind, WorkerSource};
 use nanod_js::bytecode::compile_module;
 use nanod_js::loader::{CodeKind, CodeModule, WorkerCode};
@@ -47,6 +52,8 @@ pub struct PreparedWorker {
     pub bindings: Vec<PreparedBinding>,
     /// Service behind the global `fetch()`.
     pub global_outbound: String,
+    /// The Worker's compatibility flags, resolved from its date and flag list.
+    pub compat: CompatFlags,
 }
 
 #[derive(Debug)]
@@ -67,18 +74,19 @@ pub enum BindingValue {
     Data(Arc<[u8]>),
     /// JSON text, already checked to parse.
     Json(Arc<str>),
-    Service(String),
+    Service(crate::binding::ServiceTarget),
     /// `fromEnvironment`: the variable's value at start-up, `None` if unset (→ `null`).
     Environment(Option<Arc<str>>),
 }
 
 impl Prepared {
-    pub fn new(config: &Config) -> Result<Prepared, ServerError> {
+    /// Prepares every service; Workers' compatibility flags are resolved under `options`.
+    pub fn new(config: &Config, options: &compat::Options) -> Result<Prepared, ServerError> {
         let mut services = HashMap::new();
         for service in &config.services {
             let prepared = match &service.kind {
                 ServiceKind::Worker(worker) => {
-                    PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker)?))
+                    PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, options)?))
                 }
                 ServiceKind::Network(network) => {
                     let fail = |message: String| ServerError::Worker { service: service.name.clone(), message };
@@ -117,8 +125,42 @@ impl Prepared {
     }
 }
 
-fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedWorker, ServerError> {
+/// Resolves a Worker's compatibility date and flags; warnings go to stderr, as workerd's do.
+fn resolve_compat(
+    name: &str,
+    worker: &nanod_config::Worker,
+    options: &compat::Options,
+) -> Result<CompatFlags, ServerError> {
+    match compat::resolve(worker.compatibility_date.as_deref(), &worker.compatibility_flags, options) {
+        Ok(resolved) => {
+            for warning in &resolved.warnings {
+                eprintln!("service {name}: {warning}");
+            }
+            Ok(resolved.flags)
+        }
+        Err(problems) => {
+            let span = |about_date: bool| {
+                Location(Some(if about_date { worker.compatibility_date_span.clone() } else { worker.span.clone() }))
+            };
+            let mut lines: Vec<(Location, String)> =
+                problems.errors.into_iter().map(|p| (span(p.about_date), p.message)).collect();
+            lines.extend(problems.warnings.into_iter().map(|w| (span(false), w)));
+            Err(ServerError::Compat { service: name.to_owned(), lines })
+        }
+    }
+}
+
+fn prepare_worker(
+    name: &str,
+    worker: &nanod_config::Worker,
+    options: &compat::Options,
+) -> Result<PreparedWorker, ServerError> {
     let worker_error = |message: String| ServerError::Worker { service: name.to_owned(), message };
+    let compat = match &worker.source {
+        // `inherit` is refused below; its date and flags would be the base Worker's.
+        WorkerSource::Inherit(_) => CompatFlags::default(),
+        _ => resolve_compat(name, worker, options)?,
+    };
     let script = match &worker.source {
         WorkerSource::Modules(modules) => {
             let mut code = WorkerCode::default();
@@ -159,9 +201,7 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedW
             }
             // The runtime's own modules (`cloudflare:workers`...), importable by name; a module
             // of the Worker's own with the same name wins.
-            let builtins =
-                nanod_web::builtin_modules::modules_for(|flag| worker.compatibility_flags.iter().any(|f| f == flag))
-                    .map_err(worker_error)?;
+            let builtins = nanod_web::builtin_modules::modules_for(&compat).map_err(worker_error)?;
             for builtin in builtins {
                 if code.module(&builtin.name).is_none() {
                     code.modules.push(builtin);
@@ -189,10 +229,17 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedW
                 BindingValue::Json(text.as_str().into())
             }
             BindingKind::Service(designator) => {
-                if designator.entrypoint.is_some() {
-                    return Err(binding_error("named entrypoints are not supported yet".to_owned()));
+                // A named entrypoint is checked against the target's exports once every Worker
+                // has been evaluated (`binding::check_entrypoints`).
+                if let Some(props) = &designator.props_json {
+                    serde_json::from_str::<serde_json::Value>(props)
+                        .map_err(|e| binding_error(format!("invalid props JSON: {e}")))?;
                 }
-                BindingValue::Service(designator.name.clone())
+                BindingValue::Service(crate::binding::ServiceTarget {
+                    service: designator.name.clone(),
+                    entrypoint: designator.entrypoint.clone(),
+                    props: designator.props_json.as_deref().map(Into::into),
+                })
             }
             BindingKind::FromEnvironment(variable) => {
                 BindingValue::Environment(std::env::var(variable).ok().map(Into::into))
@@ -206,6 +253,7 @@ fn prepare_worker(name: &str, worker: &nanod_config::Worker) -> Result<PreparedW
         script,
         bindings,
         global_outbound: worker.global_outbound.as_ref().map_or_else(|| INTERNET.to_owned(), |d| d.name.clone()),
+        compat,
     })
 }
 

@@ -54,6 +54,18 @@ impl ThreadServices {
         }
     }
 
+    /// This thread's service for Worker `name` (made on first use; its isolate starts on its
+    /// first call); `None` if `name` is not a Worker. For named entrypoints and JS RPC.
+    pub fn worker(&self, name: &str) -> Option<Rc<WorkerService>> {
+        let Some(PreparedService::Worker(prepared)) = self.prepared.services.get(name) else { return None };
+        let existing = self.workers.borrow().get(name).cloned();
+        Some(existing.unwrap_or_else(|| {
+            let worker = Rc::new(WorkerService::new(prepared.clone(), self.this.clone()));
+            self.workers.borrow_mut().insert(name.to_owned(), worker.clone());
+            worker
+        }))
+    }
+
     /// The worker services this thread has started, for diagnostics.
     pub fn started_workers(&self) -> usize {
         self.workers.borrow().len()

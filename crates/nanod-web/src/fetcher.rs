@@ -1,5 +1,6 @@
 //! `Fetcher`: the object behind a service binding (`env.AUTH.fetch(req)`), and the global
-//! `fetch()`, which is the same thing aimed at the Worker's `globalOutbound`.
+//! `fetch()`, which is the same thing aimed at the Worker's `globalOutbound`. Its other
+//! properties are JS RPC stubs (`env.AUTH.check(token)`, see [`crate::rpc`]).
 //!
 //! A `Fetcher` holds a [`FetchTarget`], the seam through which a request leaves the isolate.
 //! The embedder (nanod-server) implements it: for a Worker target it runs the callee in its own
@@ -38,12 +39,23 @@ use crate::body::{Body, BodyError, BodySlot};
 use crate::redirect::{self, Fetched};
 use crate::request::Request;
 use crate::response::Response;
+use crate::rpc::RpcCall;
+use crate::structured_clone::Cloned;
 
 pub type FetchFuture = Pin<Box<dyn Future<Output = Result<http::Response<Body>, JsException>>>>;
+
+/// The outcome of a JS RPC ([`crate::rpc`]): the serialized result or the exception.
+pub type RpcFuture = Pin<Box<dyn Future<Output = Result<Cloned, JsException>>>>;
 
 /// Where a `Fetcher`'s requests go.
 pub trait FetchTarget {
     fn fetch(&self, request: http::Request<Body>) -> FetchFuture;
+
+    /// A JS RPC through this target (`env.X.method(...)`). Only Workers have methods: any
+    /// other target answers as workerd does for a service that is not a Worker.
+    fn call(&self, _call: RpcCall) -> RpcFuture {
+        Box::pin(async { Err(JsException::error("Network connection lost.")) })
+    }
 }
 
 #[derive(Trace, JsLifetime)]
@@ -56,6 +68,11 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(target: Rc<dyn FetchTarget>) -> Fetcher {
         Fetcher { target }
+    }
+
+    /// Where this binding's requests and RPCs go.
+    pub fn target(&self) -> Rc<dyn FetchTarget> {
+        self.target.clone()
     }
 }
 
@@ -76,7 +93,14 @@ pub fn fetch_via<'js>(
             return Ok(promise);
         }
     }
-    let outgoing = request.take_outgoing(ctx)?;
+    let mut outgoing = request.take_outgoing(ctx)?;
+    if let Err(message) = crate::compat::check_fetch_scheme(ctx, &mut outgoing.url) {
+        let _thrown = crate::webidl::type_error(ctx, &message);
+        let error = ctx.catch();
+        let (promise, _resolve, reject) = ctx.promise()?;
+        reject.call::<_, ()>((error,))?;
+        return Ok(promise);
+    }
     let fetch = redirect::fetch(target, outgoing);
     let Some(signal) = signal else {
         return spawn_promise(ctx, async move { fetch.await.map(|fetched| FetchedResponse { fetched, abort: None }) });

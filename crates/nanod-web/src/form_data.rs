@@ -154,15 +154,17 @@ impl<'js> FormData<'js> {
 
     fn from_parts(ctx: &Ctx<'js>, parts: Vec<Part>) -> rquickjs::Result<FormData<'js>> {
         let mut entries = Vec::with_capacity(parts.len());
+        // Before `formdata_parser_supports_files`, workerd turned files into strings.
+        let files = crate::compat::enabled(ctx, crate::compat::FORMDATA_PARSER_SUPPORTS_FILES);
         for part in parts {
             let value = match part.filename {
-                Some(filename) => FormValue::File(File::from_bytes(
+                Some(filename) if files => FormValue::File(File::from_bytes(
                     ctx,
                     part.body,
                     filename,
                     part.content_type.as_deref().unwrap_or(""),
                 )?),
-                None => FormValue::Text(String::from_utf8_lossy(&part.body).into_owned()),
+                _ => FormValue::Text(String::from_utf8_lossy(&part.body).into_owned()),
             };
             entries.push(Entry { name: part.name, value });
         }

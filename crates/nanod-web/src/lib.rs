@@ -14,6 +14,7 @@ pub mod blob;
 pub mod body;
 pub mod buffer_source;
 pub mod builtin_modules;
+pub mod compat;
 pub mod compression;
 pub mod console;
 pub mod crypto;
@@ -30,6 +31,7 @@ pub mod navigator;
 pub mod redirect;
 pub mod request;
 pub mod response;
+pub mod rpc;
 pub mod streams;
 pub mod structured_clone;
 pub mod timers;
@@ -95,13 +97,19 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("FormData", form_data::install),
 ];
 
-/// Installs every web global on the isolate's global object ([`GLOBALS`] lazily).
+/// Installs every web global on the isolate's global object ([`GLOBALS`] lazily), less those
+/// the isolate's compatibility flags ([`compat`]) leave out: `navigator` before
+/// `global_navigator`.
 pub fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let globals = ctx.globals();
     for &(name, install) in FUNCTIONS {
         globals.prop(name, rquickjs::object::Property::from(install(ctx)?).writable().configurable())?;
     }
-    define_lazy(ctx, &globals, GLOBALS)
+    define_lazy(ctx, &globals, GLOBALS)?;
+    if !compat::enabled(ctx, compat::GLOBAL_NAVIGATOR) {
+        globals.remove("navigator")?;
+    }
+    Ok(())
 }
 
 #[doc(hidden)]

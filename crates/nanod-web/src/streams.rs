@@ -14,13 +14,29 @@ fn export<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
 }
 
 pub fn install_readable_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-    export(ctx, "ReadableStream")
+    gate_constructor(ctx, export(ctx, "ReadableStream")?, "ReadableStream")
 }
 pub fn install_reader<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     export(ctx, "ReadableStreamDefaultReader")
 }
 pub fn install_writable_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-    export(ctx, "WritableStream")
+    gate_constructor(ctx, export(ctx, "WritableStream")?, "WritableStream")
+}
+
+/// Before `streams_enable_constructors`, workerd refuses `new ReadableStream()` and
+/// `new WritableStream()` from JS (streams the runtime makes still exist): the global is then a
+/// proxy of the class whose `construct` throws workerd's error. Everything else (`instanceof`,
+/// statics) passes through.
+fn gate_constructor<'js>(ctx: &Ctx<'js>, class: Value<'js>, name: &str) -> rquickjs::Result<Value<'js>> {
+    if crate::compat::enabled(ctx, crate::compat::STREAMS_ENABLE_CONSTRUCTORS) {
+        return Ok(class);
+    }
+    let message = format!(
+        "To use the new {name}() constructor, enable the streams_enable_constructors compatibility flag. Refer to \
+         the docs for more information: https://developers.cloudflare.com/workers/platform/compatibility-dates/#compatibility-flags"
+    );
+    let wrap: Function = ctx.eval("(C, m) => new Proxy(C, { construct() { throw new Error(m); } })")?;
+    wrap.call((class, message))
 }
 pub fn install_transform_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     export(ctx, "TransformStream")

@@ -49,7 +49,7 @@ fn the_reverse_proxy_forwards_api_requests_to_its_backend() {
 #[test]
 fn the_forward_proxy_refuses_denied_hosts_and_this_machine() {
     let upstream = Upstream::start(Ipv4Addr::LOCALHOST);
-    let (server, forward) = start(&upstream);
+    let (_server, forward) = start(&upstream);
     let ask = |target: &str, host: &str| {
         let mut conn = Conn::open(forward);
         conn.write_raw(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());

@@ -3,9 +3,13 @@
 //! does not exist stops start-up with `service NAME: Uncaught ...`, as in workerd; serving
 //! isolates are still created lazily, per thread, on first use.
 //!
+//! Once every Worker has started, each service binding's named entrypoint is checked against
+//! its target's exports (`binding::check_entrypoints`), as workerd does at start-up.
+//!
 //! The Workers are spread over `threads` threads, each with its own event loop, so the check
 //! costs start-up time divided by the number of cores.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -23,7 +27,7 @@ pub fn evaluate_all(prepared: &Arc<Prepared>, order: &[String], threads: usize) 
     }
     let threads = threads.clamp(1, workers.len());
     let chunk = workers.len().div_ceil(threads);
-    let results: Vec<Result<(), (usize, ServerError)>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Exports, (usize, ServerError)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = workers
             .chunks(chunk)
             .enumerate()
@@ -40,17 +44,33 @@ pub fn evaluate_all(prepared: &Arc<Prepared>, order: &[String], threads: usize) 
             })
             .collect()
     });
-    match results.into_iter().filter_map(Result::err).min_by_key(|(position, _)| *position) {
+    let mut exports = Exports::new();
+    let mut first_error: Option<(usize, ServerError)> = None;
+    for result in results {
+        match result {
+            Ok(some) => exports.extend(some),
+            Err((position, error)) => {
+                if first_error.as_ref().is_none_or(|(first, _)| position < *first) {
+                    first_error = Some((position, error));
+                }
+            }
+        }
+    }
+    match first_error {
         Some((_, error)) => Err(error),
-        None => Ok(()),
+        // Named entrypoints can be checked only once every Worker's exports are known.
+        None => crate::binding::check_entrypoints(prepared, order, &exports),
     }
 }
+
+/// Worker name → the names of its exports that can be named entrypoints.
+type Exports = HashMap<String, Vec<String>>;
 
 fn evaluate_some(
     prepared: Arc<Prepared>,
     names: &[&String],
     first_position: usize,
-) -> Result<(), (usize, ServerError)> {
+) -> Result<Exports, (usize, ServerError)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,16 +78,22 @@ fn evaluate_some(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let services = ThreadServices::new(prepared.clone());
+        let mut exports = Exports::new();
         for (offset, name) in names.iter().enumerate() {
             let Some(PreparedService::Worker(worker)) = prepared.services.get(name.as_str()) else { continue };
             let service = WorkerService::new(worker.clone(), Rc::downgrade(&services));
-            if let Err(exception) = service.start().await {
-                return Err((
-                    first_position + offset,
-                    ServerError::WorkerStart { service: (*name).clone(), message: exception.to_string() },
-                ));
+            match service.start().await {
+                Ok(instance) => {
+                    exports.insert((*name).clone(), instance.entrypoint_names());
+                }
+                Err(exception) => {
+                    return Err((
+                        first_position + offset,
+                        ServerError::WorkerStart { service: (*name).clone(), message: exception.to_string() },
+                    ))
+                }
             }
         }
-        Ok(())
+        Ok(exports)
     })
 }

@@ -12,13 +12,42 @@ use nanod_js::{await_value, Isolate, IsolateLimits, JsException};
 use nanod_web::body::Body;
 use nanod_web::request::Request;
 use nanod_web::response::Response;
+use nanod_web::rpc::RpcCall;
+use nanod_web::structured_clone::Cloned;
 use rquickjs::function::This;
 use rquickjs::{Class, Ctx, Function, Module, Object, Value};
 use tokio::sync::OnceCell;
 
-use crate::binding::{build_env, ServiceBinding};
+use crate::binding::{build_env, CallTarget, ServiceBinding};
 use crate::prepare::{PreparedWorker, Script};
 use crate::thread::ThreadServices;
+
+/// Process-wide switches of Worker behaviour, set once by the binary before any Worker runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerOptions {
+    /// wrangler's `--test-scheduled`: `/__scheduled?cron=...` on any Worker runs `scheduled()`.
+    pub test_scheduled: bool,
+    /// `--predictable`: `Math.random` is a fixed-seed generator in every isolate.
+    pub predictable: bool,
+}
+
+static OPTIONS: std::sync::OnceLock<WorkerOptions> = std::sync::OnceLock::new();
+
+/// Sets the [`WorkerOptions`]; the first call wins.
+pub fn set_options(options: WorkerOptions) {
+    let _ = OPTIONS.set(options);
+}
+
+fn options() -> WorkerOptions {
+    OPTIONS.get().copied().unwrap_or_default()
+}
+
+/// A request's `passThroughOnException()` state: the original request, parked once the
+/// Worker asked for it.
+#[derive(Default)]
+struct PassThrough {
+    request: std::cell::Cell<Option<u32>>,
+}
 
 pub struct WorkerService {
     prepared: Arc<PreparedWorker>,
@@ -100,13 +129,109 @@ impl WorkerService {
         pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
     }
 
-    /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute).
+    /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute). If the handler
+    /// fails after calling `ctx.passThroughOnException()`, the request goes to the Worker's
+    /// `globalOutbound` instead, as in workerd (with an empty body if the Worker read it).
+    /// Under [`WorkerOptions::test_scheduled`], `/__scheduled?cron=...` runs `scheduled()`.
     pub async fn fetch(&self, request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
+        if options().test_scheduled && request.uri().path() == "/__scheduled" {
+            return self.scheduled_endpoint(request.uri()).await;
+        }
         let instance = self.instance().await?;
         let url = request.uri().to_string();
         let isolate = instance.isolate.clone();
-        let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url))?;
-        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+        let pass_through = Rc::new(PassThrough::default());
+        let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url, &pass_through, None))?;
+        let outcome =
+            pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")));
+        let Some(key) = pass_through.request.get() else { return outcome };
+        let original = isolate.enter(|ctx| original_request(&ctx, key));
+        match (outcome, original) {
+            (Ok(response), _) => Ok(response),
+            (Err(exception), Ok(request)) => {
+                eprintln!(
+                    "{}: Uncaught {exception} (passed through to {})",
+                    self.prepared.name, self.prepared.global_outbound
+                );
+                let services =
+                    self.services.upgrade().ok_or_else(|| JsException::error("the server is shutting down"))?;
+                // Boxed: `dispatch` may come back here (a Worker as another's outbound).
+                let next: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> =
+                    Box::pin(async move { services.dispatch(&self.prepared.global_outbound, request).await });
+                next.await
+            }
+            (Err(exception), Err(_)) => Err(exception),
+        }
+    }
+
+    /// Runs the default export's `scheduled(controller, env, ctx)`: `controller.cron`,
+    /// `controller.scheduledTime` (ms since the epoch) and `controller.noRetry()`.
+    pub async fn scheduled(&self, cron: String, scheduled_time: f64) -> Result<(), JsException> {
+        let args: CallArgs = Box::new(move |ctx, env, exec_ctx| {
+            let controller = Object::new(ctx.clone())?;
+            controller.set("cron", cron)?;
+            controller.set("scheduledTime", scheduled_time)?;
+            controller.set("noRetry", Function::new(ctx.clone(), || {})?.with_name("noRetry")?)?;
+            Ok(vec![controller.into_value(), env, exec_ctx])
+        });
+        self.call("default", "scheduled", args, |_, _| Ok(())).await
+    }
+
+    /// wrangler's `--test-scheduled` endpoint: `GET /__scheduled?cron=...` runs `scheduled()`
+    /// and answers `Ran scheduled event`. workerd itself has no such endpoint.
+    async fn scheduled_endpoint(&self, uri: &http::Uri) -> Result<http::Response<Body>, JsException> {
+        let cron = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .find(|(name, _)| *name == "cron")
+            .map(|(_, value)| form_decode(value))
+            .unwrap_or_default();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64);
+        self.scheduled(cron, now).await?;
+        let mut response = http::Response::new(Body::Full(bytes::Bytes::from_static(b"Ran scheduled event")));
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain;charset=UTF-8"));
+        Ok(response)
+    }
+
+    /// The main module's exports that have a `test()` handler, as `workerd test` runs them:
+    /// `default` first, then the named ones in name order. A class export counts when its
+    /// prototype has `test`. Service-worker scripts have none.
+    pub async fn test_entrypoints(&self) -> Result<Vec<String>, JsException> {
+        let instance = self.instance().await?;
+        instance.isolate.enter(|ctx| {
+            let Some(namespace) = instance.namespace.and_then(|key| instance.isolate.peek(&ctx, key)) else {
+                return Ok(Vec::new());
+            };
+            let namespace = namespace.into_object().ok_or_else(|| JsException::error("no namespace"))?;
+            let has_test = |value: &Value<'_>| -> bool {
+                let Some(object) = value.as_object() else { return false };
+                let target = if value.is_constructor() {
+                    match object.get::<_, Value>("prototype").ok().and_then(Value::into_object) {
+                        Some(prototype) => prototype,
+                        None => return false,
+                    }
+                } else {
+                    object.clone()
+                };
+                target.get::<_, Value>("test").is_ok_and(|t| t.is_function())
+            };
+            let mut names = Vec::new();
+            for key in namespace.keys::<String>() {
+                let key = key.map_err(|_| JsException::from_value(&ctx, ctx.catch()))?;
+                let value: Value =
+                    namespace.get(key.as_str()).map_err(|_| JsException::from_value(&ctx, ctx.catch()))?;
+                if has_test(&value) {
+                    names.push(key);
+                }
+            }
+            names.sort_by(|a, b| (a != "default").cmp(&(b != "default")).then_with(|| a.cmp(b)));
+            Ok(names)
+        })
     }
 
     /// Creates the isolate and evaluates the Worker's code. Start-up runs this once per Worker
@@ -123,12 +248,18 @@ impl WorkerService {
         let services = self.services.clone();
         let started = isolate.enter(|ctx| -> Result<_, JsException> {
             let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
+            nanod_web::compat::set(&ctx, prepared.compat).map_err(|_| caught(&ctx))?;
             nanod_web::install_globals(&ctx).map_err(|_| caught(&ctx))?;
-            let outbound =
-                ServiceBinding { target: prepared.global_outbound.as_str().into(), services: services.clone() };
+            if options().predictable {
+                predictable_random(&ctx).map_err(|_| caught(&ctx))?;
+            }
+            let outbound = ServiceBinding::new(&prepared.global_outbound, services.clone());
             nanod_web::fetcher::set_global_outbound(&ctx, Rc::new(outbound)).map_err(|_| caught(&ctx))?;
             let env = build_env(&ctx, prepared, &services).map_err(|_| caught(&ctx))?;
             let exec_ctx = execution_context(&ctx).map_err(|_| caught(&ctx))?;
+            // `ctx.props` of calls through a binding without props: one `{}` per isolate.
+            let no_props = Object::new(ctx.clone()).map_err(|_| caught(&ctx))?;
+            exec_ctx.set("props", no_props).map_err(|_| caught(&ctx))?;
             let isolate = Isolate::from_ctx(&ctx).ok_or_else(|| JsException::error("isolate vanished"))?;
             let env_key = isolate.park(&ctx, env.clone().into_value());
             let ctx_key = isolate.park(&ctx, exec_ctx.into_value());
@@ -174,6 +305,134 @@ impl WorkerService {
     }
 }
 
+/// Named entrypoints and JS RPC: calls that come through a service binding naming an
+/// entrypoint, carrying `props`, or calling a method.
+impl WorkerService {
+    /// Runs the `fetch` of `call`'s entrypoint (the default export without one) with
+    /// `ctx.props` from `call`'s props.
+    pub async fn fetch_entrypoint(
+        &self,
+        request: http::Request<Body>,
+        call: &CallTarget,
+    ) -> Result<http::Response<Body>, JsException> {
+        let instance = self.instance().await?;
+        let url = request.uri().to_string();
+        let pass_through = Rc::new(PassThrough::default());
+        let isolate = instance.isolate.clone();
+        let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url, &pass_through, Some(call)))?;
+        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+    }
+
+    /// A JS RPC into this Worker: the method (or property) `rpc.method` of `call`'s entrypoint,
+    /// with the arguments deserialized here and the result serialized back; a thrown
+    /// exception comes back as workerd shapes it ([`nanod_web::rpc::rpc_exception`]).
+    pub async fn rpc(&self, call: &CallTarget, rpc: RpcCall) -> Result<Cloned, JsException> {
+        let instance = self.instance().await?;
+        let pending = instance.isolate.enter(|ctx| rpc_call(&ctx, &instance, call, rpc));
+        let outcome = match pending {
+            Ok(pending) => {
+                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+            }
+            Err(exception) => Err(exception),
+        };
+        outcome.map_err(nanod_web::rpc::rpc_exception)
+    }
+}
+
+impl Instance {
+    /// The main module's exports that can be named entrypoints (objects and classes, not
+    /// `default`), for the start-up check of bindings (`binding::check_entrypoints`).
+    pub fn entrypoint_names(&self) -> Vec<String> {
+        self.isolate.enter(|ctx| {
+            let Some(namespace) =
+                self.namespace.and_then(|key| self.isolate.peek(&ctx, key)).and_then(Value::into_object)
+            else {
+                return Vec::new();
+            };
+            namespace
+                .props::<String, Value>()
+                .filter_map(Result::ok)
+                .filter(|(name, value)| name != "default" && value.is_object())
+                .map(|(name, _)| name)
+                .collect()
+        })
+    }
+}
+
+/// Export `name` of the main module.
+fn named_export<'js>(ctx: &Ctx<'js>, instance: &Instance, name: &str) -> Result<Value<'js>, JsException> {
+    let namespace = instance
+        .namespace
+        .and_then(|key| instance.isolate.peek(ctx, key))
+        .and_then(Value::into_object)
+        .ok_or_else(|| JsException::error("a service-worker script has no exports"))?;
+    namespace.get(name).map_err(|_| JsException::from_value(ctx, ctx.catch()))
+}
+
+/// The `ctx` of a call: the isolate's shared one when the binding has no props (no
+/// allocation), else a new object inheriting from it with its own `props`.
+fn call_context<'js>(ctx: &Ctx<'js>, shared: Value<'js>, props: Option<&str>) -> rquickjs::Result<Value<'js>> {
+    let Some(props) = props else { return Ok(shared) };
+    let object = Object::new(ctx.clone())?;
+    object.set_prototype(shared.as_object())?;
+    object.set("props", ctx.json_parse(props.as_bytes().to_vec())?)?;
+    Ok(object.into_value())
+}
+
+type PendingRpc = tokio::sync::oneshot::Receiver<Result<Cloned, JsException>>;
+
+/// Starts one RPC inside the callee's isolate. A class entrypoint is constructed as
+/// `new Class(ctx, env)` and its methods (on the prototype chain, not instance fields) take
+/// the arguments as given; a plain-object entrypoint's methods take exactly one argument and
+/// `(arg, env, ctx)`, as in workerd.
+fn rpc_call<'js>(
+    ctx: &Ctx<'js>,
+    instance: &Instance,
+    call: &CallTarget,
+    rpc: RpcCall,
+) -> Result<PendingRpc, JsException> {
+    let caught = |ctx: &Ctx<'js>| JsException::from_value(ctx, ctx.catch());
+    let isolate = &instance.isolate;
+    let export = call.entrypoint.as_deref().unwrap_or("default");
+    let exported = named_export(ctx, instance, export)?;
+    let env = isolate.peek(ctx, instance.env).ok_or_else(|| JsException::error("env vanished"))?;
+    let shared = isolate.peek(ctx, instance.exec_ctx).ok_or_else(|| JsException::error("ctx vanished"))?;
+    let exec_ctx = call_context(ctx, shared, call.props.as_deref()).map_err(|_| caught(ctx))?;
+    let method = rpc.method.as_str();
+    let not_implemented =
+        || JsException::type_error(format!("The RPC receiver does not implement the method \"{method}\"."));
+    let (receiver, class) = match exported.as_constructor() {
+        Some(class) => (class.construct::<_, Value>((exec_ctx.clone(), env.clone())).map_err(|_| caught(ctx))?, true),
+        None => (exported, false),
+    };
+    let receiver = receiver.into_object().ok_or_else(not_implemented)?;
+    if class {
+        // On the prototype chain, so a method or accessor of the class, not an instance field.
+        let on_chain = receiver.get_prototype().map(|proto| proto.contains_key(method)).transpose();
+        if !on_chain.map_err(|_| caught(ctx))?.unwrap_or(false) {
+            return Err(not_implemented());
+        }
+    }
+    let value: Value = receiver.get(method).map_err(|_| caught(ctx))?;
+    let Some(args) = rpc.args else {
+        return Ok(await_value(ctx, value, nanod_web::rpc::result));
+    };
+    let function = value.into_function().ok_or_else(not_implemented)?;
+    let mut args = nanod_web::rpc::arguments(ctx, &args).map_err(|_| caught(ctx))?;
+    let result: Value = if class {
+        function.call((This(receiver), rquickjs::function::Rest(args))).map_err(|_| caught(ctx))?
+    } else {
+        if args.len() != 1 {
+            return Err(JsException::type_error(format!(
+                "Attempted to call RPC function \"{method}\" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead."
+            )));
+        }
+        let arg = args.pop();
+        function.call((This(receiver), arg, env, exec_ctx)).map_err(|_| caught(ctx))?
+    };
+    Ok(await_value(ctx, result, nanod_web::rpc::result))
+}
+
 /// The main module's default export and its whole namespace, parked. Whether the default
 /// export has a `fetch` method is checked per request, as in workerd, where a Worker without
 /// one still starts.
@@ -193,9 +452,62 @@ fn dispatcher<'js>(ctx: &Ctx<'js>, dispatch: Value<'js>) -> Result<(u32, Option<
     Ok((park_value(ctx, dispatch)?, None))
 }
 
-/// The `ctx` argument of `fetch`: `waitUntil` keeps work going after the response (its
-/// failure is logged), and `passThroughOnException` is accepted (there is no origin to fall back
-/// to). Built natively: parsing even a small snippet per isolate costs kilobytes of RSS.
+/// A request's own `ctx`: inherits the isolate's shared `ctx` (`waitUntil`, `props`...) and
+/// has its own `passThroughOnException`, which remembers `request` for [`WorkerService::fetch`]. The
+/// closure holds the request without a cycle (the request does not reference its `ctx`), so
+/// both are freed with the request.
+fn request_context<'js>(
+    ctx: &Ctx<'js>,
+    shared: Value<'js>,
+    request: Value<'js>,
+    pass_through: Rc<PassThrough>,
+) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set_prototype(shared.as_object())?;
+    let pass = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+        if pass_through.request.get().is_none() {
+            if let Some(isolate) = Isolate::from_ctx(&ctx) {
+                pass_through.request.set(Some(isolate.park(&ctx, request.clone())));
+            }
+        }
+    })?
+    .with_name("passThroughOnException")?;
+    object.set("passThroughOnException", pass)?;
+    Ok(object)
+}
+
+/// The request a `passThroughOnException()` parked, unparked as Rust `http`; a body the
+/// Worker already read becomes empty, as in workerd.
+fn original_request(ctx: &Ctx<'_>, key: u32) -> Result<http::Request<Body>, JsException> {
+    let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
+    let isolate = Isolate::from_ctx(ctx).ok_or_else(|| JsException::error("isolate vanished"))?;
+    let value = isolate.unpark(ctx, key).ok_or_else(|| JsException::error("request vanished"))?;
+    let request = Class::<Request>::from_value(&value).map_err(|_| JsException::error("not a request"))?;
+    let used = request.borrow().body_used(ctx.clone()).map_err(|_| caught(ctx))?;
+    let request = if used {
+        // Same method, URL and headers, no body.
+        let (url, method, headers) = {
+            let mut r = request.borrow_mut();
+            (r.url(), r.method(), r.headers(ctx.clone()).map_err(|_| caught(ctx))?)
+        };
+        let init = Object::new(ctx.clone()).map_err(|_| caught(ctx))?;
+        init.set("method", method).map_err(|_| caught(ctx))?;
+        init.set("headers", headers).map_err(|_| caught(ctx))?;
+        let constructor: rquickjs::Constructor = ctx.globals().get("Request").map_err(|_| caught(ctx))?;
+        let fresh: Value = constructor.construct((url, init)).map_err(|_| caught(ctx))?;
+        Class::<Request>::from_value(&fresh).map_err(|_| JsException::error("not a request"))?
+    } else {
+        request
+    };
+    let taken = request.borrow_mut().take_http(ctx).map_err(|_| caught(ctx));
+    taken
+}
+
+/// The `ctx` argument of a handler, one per isolate: `waitUntil` keeps work going after the
+/// response (its failure is logged, never a crash), and a `passThroughOnException` for
+/// non-fetch calls, where it has nothing to fall back to (each `fetch` gets its own, see
+/// [`request_context`]). Built natively: parsing even a small snippet per isolate costs
+/// kilobytes of RSS.
 fn execution_context<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let object = Object::new(ctx.clone())?;
     let wait_until = Function::new(ctx.clone(), |ctx: Ctx<'js>, promise: Value<'js>| {
@@ -223,22 +535,43 @@ fn call_handler<'js>(
     instance: &Instance,
     request: http::Request<Body>,
     url: String,
+    pass_through: &Rc<PassThrough>,
+    call: Option<&CallTarget>,
 ) -> Result<Pending, JsException> {
     let caught = |ctx: &Ctx<'js>| JsException::from_value(ctx, ctx.catch());
     let isolate = &instance.isolate;
     let handler = isolate.peek(ctx, instance.handler).ok_or_else(|| JsException::error("handler vanished"))?;
-    let exec_ctx = isolate.peek(ctx, instance.exec_ctx).ok_or_else(|| JsException::error("ctx vanished"))?;
+    let shared = isolate.peek(ctx, instance.exec_ctx).ok_or_else(|| JsException::error("ctx vanished"))?;
     let request = Request::from_http(ctx, request, url).map_err(|_| caught(ctx))?;
+    let exec_ctx = request_context(ctx, shared, request.clone().into_value(), pass_through.clone())
+        .map_err(|_| caught(ctx))?
+        .into_value();
     let result: Value = if instance.service_worker {
         let dispatch = handler.into_function().ok_or_else(|| JsException::error("dispatcher vanished"))?;
         dispatch.call((request, exec_ctx)).map_err(|_| caught(ctx))?
     } else {
         let env = isolate.peek(ctx, instance.env).ok_or_else(|| JsException::error("env vanished"))?;
+        let handler = match call.and_then(|c| c.entrypoint.as_deref()) {
+            Some(export) => named_export(ctx, instance, export)?,
+            None => handler,
+        };
+        if let Some(props) = call.and_then(|c| c.props.as_deref()) {
+            let props = ctx.json_parse(props.as_bytes().to_vec()).map_err(|_| caught(ctx))?;
+            exec_ctx.as_object().map(|c| c.set("props", props)).transpose().map_err(|_| caught(ctx))?;
+        }
         let no_handler = || JsException::error("Handler does not export a fetch() function.");
-        let handler = handler.into_object().ok_or_else(no_handler)?;
-        let fetch: Function =
-            handler.get::<_, Value>("fetch").ok().and_then(Value::into_function).ok_or_else(no_handler)?;
-        fetch.call((This(handler), request, env, exec_ctx)).map_err(|_| caught(ctx))?
+        // A `WorkerEntrypoint` class is constructed per request, `fetch` getting the request alone.
+        if let Some(class) = handler.as_constructor() {
+            let entrypoint: Object = class.construct((exec_ctx, env)).map_err(|_| caught(ctx))?;
+            let fetch: Function =
+                entrypoint.get::<_, Value>("fetch").ok().and_then(Value::into_function).ok_or_else(no_handler)?;
+            fetch.call((This(entrypoint), request)).map_err(|_| caught(ctx))?
+        } else {
+            let handler = handler.into_object().ok_or_else(no_handler)?;
+            let fetch: Function =
+                handler.get::<_, Value>("fetch").ok().and_then(Value::into_function).ok_or_else(no_handler)?;
+            fetch.call((This(handler), request, env, exec_ctx)).map_err(|_| caught(ctx))?
+        }
     };
     Ok(await_value(ctx, result, into_http_response))
 }
@@ -254,4 +587,51 @@ fn into_http_response<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<http::Re
         ));
     }
     response.take_http(ctx).map_err(|_| JsException::from_value(ctx, ctx.catch()))
+}
+
+/// `--predictable`: replaces `Math.random` with a fixed-seed generator (mulberry32), so every
+/// isolate draws the same sequence. Only this mode pays for the parse.
+fn predictable_random(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    ctx.eval::<(), _>(
+        "Math.random = (() => { let s = 0x2545f491; return function random() { s = (s + 0x6d2b79f5) | 0; \
+         let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; \
+         return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; })();",
+    )
+}
+
+/// Decodes an `application/x-www-form-urlencoded` value: `+` is a space, `%XX` a byte.
+fn form_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn form_decoding_of_the_cron_parameter() {
+        assert_eq!(form_decode("*+*+*+*+*"), "* * * * *");
+        assert_eq!(form_decode("*%2F5+*"), "*/5 *");
+        assert_eq!(form_decode("50%"), "50%");
+        assert_eq!(form_decode("%zz"), "%zz");
+    }
 }
