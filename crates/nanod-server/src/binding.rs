@@ -127,26 +127,33 @@ fn binding_value<'js>(
 pub fn check_entrypoints(
     prepared: &Prepared,
     order: &[String],
+    sockets: &[nanod_config::Socket],
     exports: &HashMap<String, Vec<String>>,
 ) -> Result<(), ServerError> {
+    let check = |who: String, service: &str, entrypoint: &str| -> Result<(), ServerError> {
+        let prefix = format!(
+            "{who} refers to service \"{service}\" with a named entrypoint \"{entrypoint}\", but \"{service}\""
+        );
+        let message = match (prepared.services.get(service), exports.get(service)) {
+            (Some(PreparedService::Worker(_)), Some(names)) if names.iter().any(|n| n == entrypoint) => return Ok(()),
+            (Some(PreparedService::Worker(_)), _) => format!("{prefix} has no such named entrypoint."),
+            (Some(_), _) => format!("{prefix} is not a Worker, so does not have any named entrypoints."),
+            // An unknown service is reported by the config's own checks.
+            (None, _) => return Ok(()),
+        };
+        Err(ServerError::Entrypoint(message))
+    };
     for name in order {
         let Some(PreparedService::Worker(worker)) = prepared.services.get(name) else { continue };
         for binding in &worker.bindings {
             let BindingValue::Service(target) = &binding.value else { continue };
             let Some(entrypoint) = &target.entrypoint else { continue };
-            let service = &target.service;
-            let prefix = format!(
-                "Worker \"{name}\"'s binding \"{}\" refers to service \"{service}\" with a named entrypoint \"{entrypoint}\", but \"{service}\"",
-                binding.name
-            );
-            let message = match (prepared.services.get(service), exports.get(service)) {
-                (Some(PreparedService::Worker(_)), Some(names)) if names.iter().any(|n| n == entrypoint) => continue,
-                (Some(PreparedService::Worker(_)), _) => format!("{prefix} has no such named entrypoint."),
-                (Some(_), _) => format!("{prefix} is not a Worker, so does not have any named entrypoints."),
-                // An unknown service is reported by the config's own checks.
-                (None, _) => continue,
-            };
-            return Err(ServerError::Entrypoint(message));
+            check(format!("Worker \"{name}\"'s binding \"{}\"", binding.name), &target.service, entrypoint)?;
+        }
+    }
+    for socket in sockets {
+        if let Some(entrypoint) = &socket.service.entrypoint {
+            check(format!("Socket \"{}\"", socket.name), &socket.service.name, entrypoint)?;
         }
     }
     Ok(())

@@ -35,6 +35,7 @@ use hyper_util::rt::TokioIo;
 use nanod_config::{HttpStyle, SocketProtocol};
 use nanod_web::body::Body;
 
+use crate::binding::CallTarget;
 use crate::http_options::HeaderRules;
 use crate::thread::ThreadServices;
 
@@ -47,6 +48,8 @@ pub struct SocketSettings {
     pub name: String,
     /// The service that handles its requests.
     pub service: String,
+    /// Its named entrypoint and `ctx.props`, when the socket's designator has either.
+    call: Option<CallTarget>,
     /// `http` or `https`: the physical protocol, the scheme of `request.url`.
     scheme: &'static str,
     proxy: bool,
@@ -87,12 +90,25 @@ impl SocketSettings {
         Ok(SocketSettings {
             name: socket.name.clone(),
             service: socket.service.name.clone(),
+            call: call_target(&socket.service)?,
             scheme,
             proxy,
             headers,
             tls,
         })
     }
+}
+
+/// The entrypoint and props a socket's service designator names (checked against the
+/// Worker's exports at start-up, with the bindings'), or `None` for the default export.
+fn call_target(designator: &nanod_config::ServiceDesignator) -> Result<Option<CallTarget>, String> {
+    if designator.entrypoint.is_none() && designator.props_json.is_none() {
+        return Ok(None);
+    }
+    if let Some(props) = &designator.props_json {
+        serde_json::from_str::<serde_json::Value>(props).map_err(|e| format!("props.json: invalid JSON: {e}"))?;
+    }
+    Ok(Some(CallTarget { entrypoint: designator.entrypoint.clone(), props: designator.props_json.clone() }))
 }
 
 /// What every connection of one listener on one thread shares.
@@ -209,7 +225,12 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
         Body::Empty
     };
     let request = http::Request::from_parts(parts, body);
-    match shared.services.dispatch(&settings.service, request).await {
+    let entrypoint = settings.call.as_ref().and_then(|call| Some((call, shared.services.worker(&settings.service)?)));
+    let answer = match entrypoint {
+        Some((call, worker)) => worker.fetch_entrypoint(request, call).await,
+        None => shared.services.dispatch(&settings.service, request).await,
+    };
+    match answer {
         Ok(mut response) => {
             settings.headers.inject_response.apply(response.headers_mut());
             response

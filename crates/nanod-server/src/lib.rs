@@ -72,7 +72,7 @@ pub fn check(config: &nanod_config::Config, options: &ServeOptions) -> Result<Ch
     let prepared = Arc::new(Prepared::new(config, &options.compat())?);
     let sockets = socket::prepare_all(config)?;
     let order: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
-    service::check::evaluate_all(&prepared, &order, options.thread_count())?;
+    service::check::evaluate_all(&prepared, &order, &config.sockets, options.thread_count())?;
     Ok(Checked { prepared, sockets })
 }
 

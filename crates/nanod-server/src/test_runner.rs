@@ -90,7 +90,7 @@ pub struct Summary {
 /// Evaluates every Worker (as `serve` does before serving), then runs the tests `filter`
 /// selects, printing workerd's lines. `order` is the services' config order.
 pub fn run(prepared: Arc<Prepared>, order: &[String], filter: &Filter) -> Result<Summary, ServerError> {
-    crate::service::check::evaluate_all(&prepared, order, 1)?;
+    crate::service::check::evaluate_all(&prepared, order, &[], 1)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Thread)?;
     let local = tokio::task::LocalSet::new();
     let summary = local.block_on(&runtime, run_on_thread(prepared, order, filter));

@@ -209,6 +209,36 @@ fn a_class_default_export_serves_the_socket() {
     assert_eq!(get(&server, "/"), "default fetch {}");
 }
 
+/// A socket's service designator may name an entrypoint and props, as a binding's may; a bad
+/// one stops start-up with workerd's words.
+#[test]
+fn a_socket_reaches_a_named_entrypoint_with_its_props() {
+    let dir = TestDir::new("rpc-socket-entrypoint");
+    dir.write("auth.js", AUTH_JS);
+    let socket = |entrypoint: &str| {
+        CONFIG
+            .replace(
+                "service = \"main\")",
+                &format!("service = (name = \"auth\", entrypoint = \"{entrypoint}\", props = (json = \"{{\\\"via\\\":\\\"socket\\\"}}\")))"),
+            )
+            .replace("embed \"main.js\"", "\"\"")
+    };
+    let server = Server::start(&dir.write("config.capnp", &socket("Auth")), &["--threads", "1"]);
+    assert_eq!(get(&server, "/x"), r#"auth fetch http://example.com/x {"via":"socket"}"#);
+    drop(server);
+
+    let path = dir.write("config.capnp", &socket("Nope"));
+    let output = nanod().arg("check").arg(&path).output().expect("run nanod");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            r#"Socket "http" refers to service "auth" with a named entrypoint "Nope", but "auth" has no such named entrypoint."#
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn toml_spells_entrypoint_and_props() {
     let dir = TestDir::new("rpc-toml");

@@ -19,7 +19,12 @@ use crate::thread::ThreadServices;
 use crate::ServerError;
 
 /// Evaluates every Worker of `prepared`; returns the first failure in config order.
-pub fn evaluate_all(prepared: &Arc<Prepared>, order: &[String], threads: usize) -> Result<(), ServerError> {
+pub fn evaluate_all(
+    prepared: &Arc<Prepared>,
+    order: &[String],
+    sockets: &[nanod_config::Socket],
+    threads: usize,
+) -> Result<(), ServerError> {
     let workers: Vec<&String> =
         order.iter().filter(|name| matches!(prepared.services.get(*name), Some(PreparedService::Worker(_)))).collect();
     if workers.is_empty() {
@@ -59,7 +64,7 @@ pub fn evaluate_all(prepared: &Arc<Prepared>, order: &[String], threads: usize) 
     match first_error {
         Some((_, error)) => Err(error),
         // Named entrypoints can be checked only once every Worker's exports are known.
-        None => crate::binding::check_entrypoints(prepared, order, &exports),
+        None => crate::binding::check_entrypoints(prepared, order, sockets, &exports),
     }
 }
 
