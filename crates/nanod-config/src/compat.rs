@@ -17,13 +17,14 @@
 //! - `streams_enable_constructors`: `new ReadableStream()`/`new WritableStream()` from JS
 //!   (without it they throw workerd's error);
 //! - `nodejs_compat` (and `nodejs_compat_v2`): the `node:` built-in modules.
+//! - `transformstream_enable_standard_constructor`: without it, `new TransformStream(t)` ignores
+//!   `t` (with workerd's warning) and is an identity byte stream (`IdentityTransformStream`).
 //!
 //! Checked against workerd and left as they are (no effect): `response_json` (workerd has
 //! `Response.json` at every date), `allow_custom_ports` (workerd outside Cloudflare always
-//! honours the port). Not implemented yet: `url_original`, `transformstream_enable_standard_constructor`
-//! off (workerd's identity transform), `global_importscripts`, `no_http_headers_getsetcookie`,
-//! `no_urlsearchparams_delete_has_value_arg`, `blob_legacy_mime_type`: nanod always behaves as
-//! with the newer default.
+//! honours the port). Not implemented yet: `url_original`, `global_importscripts`,
+//! `no_http_headers_getsetcookie`, `no_urlsearchparams_delete_has_value_arg`,
+//! `blob_legacy_mime_type`: nanod always behaves as with the newer default.
 //!
 //! This module does no I/O; "today" (for workerd's refusal of dates in the future) comes from
 //! the system clock unless [`Options::today`] sets it.

@@ -14,6 +14,8 @@ pub const GLOBAL_NAVIGATOR: FlagId = FlagId::of("global_navigator");
 pub const FORMDATA_PARSER_SUPPORTS_FILES: FlagId = FlagId::of("formdata_parser_supports_files");
 pub const STREAMS_ENABLE_CONSTRUCTORS: FlagId = FlagId::of("streams_enable_constructors");
 pub const FETCH_REFUSES_UNKNOWN_PROTOCOLS: FlagId = FlagId::of("fetch_refuses_unknown_protocols");
+pub const TRANSFORMSTREAM_ENABLE_STANDARD_CONSTRUCTOR: FlagId =
+    FlagId::of("transformstream_enable_standard_constructor");
 
 #[derive(JsLifetime)]
 struct IsolateFlags(CompatFlags);

@@ -67,6 +67,7 @@ pub const GLOBALS: &[(&str, Install)] = &[
     ("ReadableStreamDefaultReader", streams::install_reader),
     ("WritableStream", streams::install_writable_stream),
     ("TransformStream", streams::install_transform_stream),
+    ("IdentityTransformStream", streams::install_identity_transform_stream),
     ("ReadableStreamBYOBReader", streams::install_byob_reader),
     ("ReadableStreamBYOBRequest", streams::install_byob_request),
     ("ReadableStreamDefaultController", streams::install_default_controller),

@@ -38,8 +38,24 @@ fn gate_constructor<'js>(ctx: &Ctx<'js>, class: Value<'js>, name: &str) -> rquic
     let wrap: Function = ctx.eval("(C, m) => new Proxy(C, { construct() { throw new Error(m); } })")?;
     wrap.call((class, message))
 }
+/// Before `transformstream_enable_standard_constructor`, workerd's `new TransformStream(...)`
+/// ignores its transformer and makes an identity byte stream: the global is then a proxy of the
+/// class whose `construct` makes an `IdentityTransformStream` (still `instanceof` both).
 pub fn install_transform_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
-    export(ctx, "TransformStream")
+    let class = export(ctx, "TransformStream")?;
+    if crate::compat::enabled(ctx, crate::compat::TRANSFORMSTREAM_ENABLE_STANDARD_CONSTRUCTOR) {
+        return Ok(class);
+    }
+    let warning = "To use the new TransformStream() constructor with a custom transformer, enable the \
+                   transformstream_enable_standard_constructor compatibility flag. Refer to the docs for more \
+                   information: https://developers.cloudflare.com/workers/platform/compatibility-dates/#compatibility-flags";
+    let wrap: Function = ctx.eval(
+        "(C, I, w) => new Proxy(C, { construct(_, args) { if (args[0] !== undefined) console.warn(w); return new I(); } })",
+    )?;
+    wrap.call((class, export(ctx, "IdentityTransformStream")?, warning))
+}
+pub fn install_identity_transform_stream<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    export(ctx, "IdentityTransformStream")
 }
 pub fn install_byob_reader<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     export(ctx, "ReadableStreamBYOBReader")

@@ -247,3 +247,32 @@ fn streams_enable_constructors() {
     assert_eq!(new, "constructed true");
     assert_eq!(disabled, old);
 }
+
+/// Without `transformstream_enable_standard_constructor`, workerd's `new TransformStream(t)`
+/// ignores `t` (with a warning) and is an identity byte stream, as `IdentityTransformStream`
+/// always is: bytes pass, strings are UTF-8-encoded, other chunks error it.
+#[test]
+fn transformstream_enable_standard_constructor() {
+    let module = r#"export default { async fetch() {
+        const out = [];
+        for (const ts of [new TransformStream({ transform(c, ctl) { ctl.enqueue("X" + c); } }), new IdentityTransformStream()]) {
+          const w = ts.writable.getWriter(), r = ts.readable.getReader();
+          w.write(new TextEncoder().encode("abc"));
+          const { value } = await r.read();
+          out.push(value instanceof Uint8Array ? "bytes " + new TextDecoder().decode(value) : typeof value + " " + value);
+          w.write("str").catch(() => {});
+          out.push(await r.read().then(({ value }) => typeof value + " " + value, (e) => e.name + ": " + e.message));
+          w.write({}).catch(() => {});
+          out.push(await r.read().then(() => "read", (e) => e.name + ": " + e.message.slice(0, 60)));
+          out.push(String(ts instanceof TransformStream));
+        }
+        return new Response(out.join("|"));
+    } }"#;
+    let identity =
+        "bytes abc|object 115,116,114|TypeError: This TransformStream is being used as a byte stream, but rec|true";
+    let [old, new, disabled] =
+        two_ways("compat-transform", module, "2022-11-29", "transformstream_disable_standard_constructor");
+    assert_eq!(old, format!("{identity}|{identity}"));
+    assert_eq!(new, format!("string X97,98,99|string Xstr|read|true|{identity}"));
+    assert_eq!(disabled, old);
+}

@@ -771,6 +771,24 @@ export class TransformStream {
   get writable() { return this.#writable; }
 }
 
+// workerd's IdentityTransformStream: bytes pass through unchanged, a string is UTF-8-encoded
+// (as workerd does), anything else errors the stream with workerd's TypeError. It is also what
+// `new TransformStream()` makes for a Worker without `transformstream_enable_standard_constructor`.
+const BYTE_STREAM_GOT_OBJECT = "This TransformStream is being used as a byte stream, but received an object of " +
+  "non-ArrayBuffer/ArrayBufferView type on its writable side.";
+export class IdentityTransformStream extends TransformStream {
+  constructor() {
+    super({
+      transform(chunk, controller) {
+        if (chunk instanceof ArrayBuffer) chunk = new Uint8Array(chunk);
+        else if (typeof chunk === "string") chunk = new TextEncoder().encode(chunk);
+        else if (!ArrayBuffer.isView(chunk)) throw new TypeError(BYTE_STREAM_GOT_OBJECT);
+        controller.enqueue(chunk);
+      },
+    });
+  }
+}
+
 // ---- hooks for Rust ----
 
 // A stream over a native body source: `source.read()` resolves to a Uint8Array or undefined
