@@ -101,7 +101,8 @@ pub fn fetch_via<'js>(
         reject.call::<_, ()>((error,))?;
         return Ok(promise);
     }
-    let fetch = redirect::fetch(target, outgoing);
+    // Boxed: the redirect loop's state is large, and the spawned task would copy it around.
+    let fetch = Box::pin(redirect::fetch(target, outgoing));
     let Some(signal) = signal else {
         return spawn_promise(ctx, async move { fetch.await.map(|fetched| FetchedResponse { fetched, abort: None }) });
     };

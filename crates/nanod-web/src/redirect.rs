@@ -98,14 +98,12 @@ fn is_redirect(status: StatusCode) -> bool {
 }
 
 /// `href` without its fragment, as ada serializes it.
-fn without_fragment(href: &str) -> String {
-    match ada_url::Url::parse(href, None) {
-        Ok(mut url) => {
-            url.set_hash(None);
-            url.href().to_owned()
-        }
-        Err(_) => href.split('#').next().unwrap_or(href).to_owned(),
+fn without_fragment(mut href: String) -> String {
+    // In a serialized URL the first `#` starts the fragment: one elsewhere is percent-encoded.
+    if let Some(hash) = href.find('#') {
+        href.truncate(hash);
     }
+    href
 }
 
 /// The request URI of a URL list entry (already without fragment).
@@ -144,16 +142,16 @@ pub async fn fetch(target: Rc<dyn FetchTarget>, outgoing: Outgoing) -> Result<Fe
         Body::Full(bytes) => Replay::Bytes(bytes),
         stream @ Body::Stream(_) => Replay::Stream(Some(stream)),
     };
-    let mut url_list = vec![without_fragment(&url)];
+    let mut url_list = vec![without_fragment(url)];
     loop {
-        let current = url_list.last().cloned().unwrap_or_default();
+        let current = url_list.last().map_or("", String::as_str);
         let mut request = http::Request::new(match &mut body {
             Replay::Empty => Body::Empty,
             Replay::Bytes(bytes) => Body::Full(bytes.clone()),
             Replay::Stream(stream) => stream.take().unwrap_or_default(),
         });
         *request.method_mut() = method.clone();
-        *request.uri_mut() = request_uri(&current)?;
+        *request.uri_mut() = request_uri(current)?;
         *request.headers_mut() = headers.clone();
         let response = target.fetch(request).await?;
 
@@ -169,7 +167,7 @@ pub async fn fetch(target: Rc<dyn FetchTarget>, outgoing: Outgoing) -> Result<Fe
         let status = response.status().as_u16();
         drain(response.into_body()).await;
 
-        let next = resolve_location(&location, &current).ok_or_else(|| JsException::type_error(INVALID_LOCATION))?;
+        let next = resolve_location(&location, current).ok_or_else(|| JsException::type_error(INVALID_LOCATION))?;
         if url_list.len() > MAX_REDIRECTS {
             return Err(JsException::type_error(format!("Too many redirects.{}", url_list.join(", "))));
         }
