@@ -24,7 +24,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LAST_MODIFIED};
@@ -387,26 +387,9 @@ fn percent_decode(raw: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), by the `httpdate` crate hyper uses too.
 fn http_date(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let weekday = WEEKDAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let month_name = MONTHS.get((month - 1) as usize).copied().unwrap_or("Jan");
-    format!("{weekday}, {day:02} {month_name} {year} {hour:02}:{minute:02}:{second:02} GMT")
+    httpdate::fmt_http_date(time)
 }
 
 fn plain(status: StatusCode, text: &'static str) -> http::Response<Body> {
@@ -455,10 +438,10 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
+        assert_eq!(http_date(std::time::UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
         assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
         assert_eq!(http_date(t), "Tue, 29 Feb 2000 00:00:00 GMT");
     }
 }
