@@ -215,7 +215,10 @@ fn name_value_pairs(flag: &str, specs: &[String]) -> anyhow::Result<Vec<(String,
         .iter()
         .map(|spec| match spec.split_once('=') {
             Some((name, value)) => Ok((name.to_owned(), value.to_owned())),
-            None => Err(anyhow::anyhow!("{flag} expects NAME=ADDR, got \"{spec}\"")),
+            None => {
+                let value = if flag == "--directory-path" { "PATH" } else { "ADDR" };
+                Err(anyhow::anyhow!("{flag} expects NAME={value}, got \"{spec}\""))
+            }
         })
         .collect()
 }

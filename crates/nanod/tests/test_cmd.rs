@@ -221,6 +221,9 @@ const unitTests :Workerd.Config = (
         ),
         "{stderr}"
     );
+    let (output, stderr) = run(&[config.to_str().unwrap(), "-d", "files"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("--directory-path expects NAME=PATH, got \"files\""), "{stderr}");
 }
 
 #[test]
