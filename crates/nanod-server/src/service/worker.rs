@@ -103,14 +103,9 @@ impl WorkerService {
         let pending = instance.isolate.enter(|ctx| -> Result<_, JsException> {
             let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
             let isolate = &instance.isolate;
-            let namespace = instance
-                .namespace
-                .and_then(|key| isolate.peek(&ctx, key))
-                .and_then(Value::into_object)
-                .ok_or_else(|| JsException::error("a service-worker script has no exports"))?;
+            let exported = named_export(&ctx, &instance, export)?;
             let env = isolate.peek(&ctx, instance.env).ok_or_else(|| JsException::error("env vanished"))?;
             let exec_ctx = isolate.peek(&ctx, instance.exec_ctx).ok_or_else(|| JsException::error("ctx vanished"))?;
-            let exported: Value = namespace.get(export).map_err(|_| caught(&ctx))?;
             let target = match exported.as_constructor() {
                 Some(class) => {
                     class.construct::<_, Value>((exec_ctx.clone(), env.clone())).map_err(|_| caught(&ctx))?
@@ -344,11 +339,7 @@ impl Instance {
     /// `default`), for the start-up check of bindings (`binding::check_entrypoints`).
     pub fn entrypoint_names(&self) -> Vec<String> {
         self.isolate.enter(|ctx| {
-            let Some(namespace) =
-                self.namespace.and_then(|key| self.isolate.peek(&ctx, key)).and_then(Value::into_object)
-            else {
-                return Vec::new();
-            };
+            let Ok(namespace) = self.namespace(&ctx) else { return Vec::new() };
             namespace
                 .props::<String, Value>()
                 .filter_map(Result::ok)
@@ -359,14 +350,19 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// The main module's namespace (a service-worker script has none).
+    fn namespace<'js>(&self, ctx: &Ctx<'js>) -> Result<Object<'js>, JsException> {
+        self.namespace
+            .and_then(|key| self.isolate.peek(ctx, key))
+            .and_then(Value::into_object)
+            .ok_or_else(|| JsException::error("a service-worker script has no exports"))
+    }
+}
+
 /// Export `name` of the main module.
 fn named_export<'js>(ctx: &Ctx<'js>, instance: &Instance, name: &str) -> Result<Value<'js>, JsException> {
-    let namespace = instance
-        .namespace
-        .and_then(|key| instance.isolate.peek(ctx, key))
-        .and_then(Value::into_object)
-        .ok_or_else(|| JsException::error("a service-worker script has no exports"))?;
-    namespace.get(name).map_err(|_| JsException::from_value(ctx, ctx.catch()))
+    instance.namespace(ctx)?.get(name).map_err(|_| JsException::from_value(ctx, ctx.catch()))
 }
 
 /// The `ctx` of a call: the isolate's shared one when the binding has no props (no
