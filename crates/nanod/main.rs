@@ -199,12 +199,7 @@ fn load(
 /// workerd's `-d NAME=PATH`: points disk service NAME at PATH.
 fn override_directories(config: &mut nanod_config::Config, specs: &[String]) -> anyhow::Result<()> {
     for (name, path) in name_value_pairs("--directory-path", specs)? {
-        match config.services.iter_mut().find(|s| s.name == name) {
-            Some(nanod_config::Service { kind: nanod_config::ServiceKind::Disk(disk), .. }) => disk.path = Some(path),
-            _ => anyhow::bail!(
-                "Config did not define any disk service named \"{name}\" to match the override provided on the command line."
-            ),
-        }
+        nanod_config::set_directory_path(config, &name, &path).map_err(anyhow::Error::msg)?;
     }
     Ok(())
 }

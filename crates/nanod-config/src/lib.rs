@@ -66,6 +66,20 @@ pub fn set_external_address(config: &mut Config, name: &str, address: &str) -> R
     }
 }
 
+/// workerd's `--directory-path NAME=PATH` (`-d`): points disk service `name` at `path`,
+/// replacing the config's own; the error is workerd's.
+pub fn set_directory_path(config: &mut Config, name: &str, path: &str) -> Result<(), String> {
+    match config.services.iter_mut().find(|s| s.name == name) {
+        Some(Service { kind: ServiceKind::Disk(disk), .. }) => {
+            disk.path = Some(path.to_owned());
+            Ok(())
+        }
+        _ => Err(format!(
+            "Config did not define any disk service named \"{name}\" to match the override provided on the command line."
+        )),
+    }
+}
+
 /// Checks a parsed config for inconsistencies; the error points at the offending node.
 pub fn validate(config: &Config) -> Result<(), Error> {
     validate::validate(config)
