@@ -21,7 +21,7 @@ pub mod model;
 pub mod toml;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use error::{Error, ErrorKind};
 pub use model::*;
@@ -39,6 +39,31 @@ pub fn load(path: &Path, const_name: Option<&str>) -> Result<Config, Error> {
     };
     validate(&config)?;
     Ok(config)
+}
+
+/// [`load`], also returning every file it read: the config file first, then each embedded or
+/// referenced file (for `serve --watch`, which reloads when one of them changes).
+pub fn load_with_files(path: &Path, const_name: Option<&str>) -> Result<(Config, Vec<PathBuf>), Error> {
+    READ_FILES.with(|files| *files.borrow_mut() = Some(vec![path.to_owned()]));
+    let loaded = load(path, const_name);
+    let files = READ_FILES.with(|files| files.borrow_mut().take()).unwrap_or_default();
+    loaded.map(|config| (config, files))
+}
+
+thread_local! {
+    // The front ends read embedded files deep inside their lowering; a thread-local record
+    // spares threading a list through both of them for the one caller that wants it.
+    static READ_FILES: std::cell::RefCell<Option<Vec<PathBuf>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Reads a file the config embeds, recording it for [`load_with_files`].
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    READ_FILES.with(|files| {
+        if let Some(files) = files.borrow_mut().as_mut() {
+            files.push(path.to_owned());
+        }
+    });
+    std::fs::read(path)
 }
 
 /// Parses Cap'n Proto text. `path` names the file in errors and spans, and `embed` paths are

@@ -63,6 +63,12 @@ pub struct ServiceDesignator {
     pub entrypoint: Option<String>,
     /// JSON text of `props.json`, if given.
     pub props_json: Option<String>,
+    /// nanod extension, for service bindings and `globalOutbound`: how long a call may take
+    /// before it counts as failed (and `fallback`, if any, answers instead).
+    pub timeout_ms: Option<u32>,
+    /// nanod extension: the service that answers a call when the target throws, times out or
+    /// breaks one of its limits.
+    pub fallback: Option<Box<ServiceDesignator>>,
     pub span: Span,
 }
 
@@ -97,10 +103,54 @@ pub struct Worker {
     pub module_fallback: Option<String>,
     /// Services that receive this Worker's tail events (`tails`).
     pub tails: Vec<ServiceDesignator>,
+    /// nanod extension: resource limits of the Worker's isolates and requests.
+    pub limits: Limits,
     /// Where the Worker was defined (its struct literal or TOML table).
     pub span: Span,
     /// Where `compatibilityDate` was given; the Worker's span when it is absent.
     pub compatibility_date_span: Span,
+}
+
+/// A Worker's limits (a nanod extension: workerd has none). Unset fields take the defaults
+/// below; `0` means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// JS time one request may use (all of its runs inside the isolate, summed), in ms.
+    pub cpu_ms: Option<u32>,
+    /// Heap of one isolate, in MiB.
+    pub memory_mb: Option<u32>,
+    /// Requests one isolate serves at once; more get a 503.
+    pub concurrent_requests: Option<u32>,
+    /// Bytes of one request body; more get a 413.
+    pub request_body_bytes: Option<u64>,
+    /// `fetch()` calls and service-binding calls one request may make.
+    pub subrequests: Option<u32>,
+    /// Where `limits` was given; the Worker's span when it is absent.
+    pub span: Span,
+}
+
+impl Limits {
+    pub const DEFAULT_CPU_MS: u32 = 30_000;
+    pub const DEFAULT_MEMORY_MB: u32 = 128;
+    pub const DEFAULT_CONCURRENT_REQUESTS: u32 = 10_000;
+    pub const DEFAULT_REQUEST_BODY_BYTES: u64 = 100 << 20;
+    pub const DEFAULT_SUBREQUESTS: u32 = 1_000;
+
+    pub fn cpu_ms(&self) -> u32 {
+        self.cpu_ms.unwrap_or(Self::DEFAULT_CPU_MS)
+    }
+    pub fn memory_mb(&self) -> u32 {
+        self.memory_mb.unwrap_or(Self::DEFAULT_MEMORY_MB)
+    }
+    pub fn concurrent_requests(&self) -> u32 {
+        self.concurrent_requests.unwrap_or(Self::DEFAULT_CONCURRENT_REQUESTS)
+    }
+    pub fn request_body_bytes(&self) -> u64 {
+        self.request_body_bytes.unwrap_or(Self::DEFAULT_REQUEST_BODY_BYTES)
+    }
+    pub fn subrequests(&self) -> u32 {
+        self.subrequests.unwrap_or(Self::DEFAULT_SUBREQUESTS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

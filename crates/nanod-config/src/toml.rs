@@ -37,9 +37,12 @@
 //! durable_object_unique_key_modifier = "m"
 //! durable_object_storage = "in_memory"   # "none", "in_memory" or { local_disk = "disk-service" }
 //! module_fallback = "localhost:8888"
+//! limits = { cpu_ms = 50, memory_mb = 64, concurrent_requests = 100, request_body_bytes = 1_048_576, subrequests = 50 }
+//!                                        # nanod's limits (capnp: `limits = (cpuMs = 50, ...)`); 0 = none
 //!
 //! [service.main.bindings]                # keeps this order in `env`
 //! AUTH = { service = "auth" }            # also kv_namespace, r2_bucket, queue, analytics_engine
+//! API = { service = { name = "api", timeout_ms = 200, fallback = "api-down" } }   # nanod extension
 //! GREETING = "hello"                     # a text binding; same as { text = "hello" }
 //! CONFIG = { json = '{"a":1}' }          # or json_file = "config.json"
 //! BLOB = { data_file = "blob.bin" }      # or data = "inline bytes"; also text_file, wasm_module_file
@@ -81,7 +84,8 @@ type Value<'i> = Spanned<DeValue<'i>>;
 
 const TOP_KEYS: &[&str] = &["socket", "service", "v8_flags", "autogates", "structured_logging"];
 const SOCKET_KEYS: &[&str] = &["name", "address", "service", "http", "https", "tcp"];
-const DESIGNATOR_KEYS: &[&str] = &["name", "entrypoint", "props_json"];
+const DESIGNATOR_KEYS: &[&str] = &["name", "entrypoint", "props_json", "timeout_ms", "fallback"];
+const LIMIT_KEYS: &[&str] = &["cpu_ms", "memory_mb", "concurrent_requests", "request_body_bytes", "subrequests"];
 const WORKER_KEYS: &[&str] = &[
     "compatibility_date",
     "compatibility_flags",
@@ -96,6 +100,7 @@ const WORKER_KEYS: &[&str] = &[
     "durable_object_storage",
     "module_fallback",
     "tails",
+    "limits",
     // The other service kinds, so that a typo in them gets a suggestion.
     "network",
     "external",
@@ -284,6 +289,17 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A non-negative integer of at most `max`.
+    fn integer(&self, t: &Table, key: &str, max: u64) -> Result<Option<u64>, Error> {
+        let Some(v) = t.get(key) else { return Ok(None) };
+        let what = format!("an integer from 0 to {max}");
+        let DeValue::Integer(n) = v.get_ref() else { return Err(self.expected(v, &what, key)) };
+        match u64::try_from(i128::from_str_radix(&n.as_str().replace('_', ""), n.radix()).unwrap_or(-1)) {
+            Ok(n) if n <= max => Ok(Some(n)),
+            _ => Err(self.expected(v, &what, key)),
+        }
+    }
+
     fn strings(&self, t: &Table, key: &str) -> Result<Vec<String>, Error> {
         let Some(v) = t.get(key) else {
             return Ok(Vec::new());
@@ -293,7 +309,7 @@ impl<'a> Cx<'a> {
 
     fn read(&self, v: &Value, key: &str) -> Result<Vec<u8>, Error> {
         let full = self.dir.join(self.str_of(v, key)?);
-        std::fs::read(&full)
+        crate::read_file(&full)
             .map_err(|e| self.err(ErrorKind::Io, v.span(), format!("cannot read file '{}': {e}", full.display())))
     }
 
@@ -349,7 +365,7 @@ impl<'a> Cx<'a> {
     fn designator(&self, v: &Value, key: &str) -> Result<ServiceDesignator, Error> {
         let span = self.span(&v.span());
         if let DeValue::String(name) = v.get_ref() {
-            return Ok(ServiceDesignator { name: name.to_string(), entrypoint: None, props_json: None, span });
+            return Ok(ServiceDesignator { name: name.to_string(), span, ..ServiceDesignator::default() });
         }
         if !matches!(v.get_ref(), DeValue::Table(_)) {
             return Err(self.expected(v, "a service name or a table", key));
@@ -359,7 +375,25 @@ impl<'a> Cx<'a> {
             name: self.required(&t, "name", &format!("'{key}'"))?,
             entrypoint: self.string(&t, "entrypoint")?,
             props_json: self.string(&t, "props_json")?,
+            timeout_ms: self.integer(&t, "timeout_ms", u32::MAX.into())?.map(|n| n as u32),
+            fallback: t.get("fallback").map(|f| self.designator(f, "fallback").map(Box::new)).transpose()?,
             span,
+        })
+    }
+
+    fn limits(&self, t: &Table, worker: &Range<usize>) -> Result<Limits, Error> {
+        let Some(v) = t.get("limits") else {
+            return Ok(Limits { span: self.span(worker), ..Limits::default() });
+        };
+        let l = self.table(v, "'limits'", LIMIT_KEYS)?;
+        let u32_max = u32::MAX.into();
+        Ok(Limits {
+            cpu_ms: self.integer(&l, "cpu_ms", u32_max)?.map(|n| n as u32),
+            memory_mb: self.integer(&l, "memory_mb", u32_max)?.map(|n| n as u32),
+            concurrent_requests: self.integer(&l, "concurrent_requests", u32_max)?.map(|n| n as u32),
+            request_body_bytes: self.integer(&l, "request_body_bytes", i64::MAX as u64)?,
+            subrequests: self.integer(&l, "subrequests", u32_max)?.map(|n| n as u32),
+            span: self.span(&v.span()),
         })
     }
 
@@ -462,6 +496,7 @@ impl<'a> Cx<'a> {
             durable_object_storage,
             module_fallback: self.string(t, "module_fallback")?,
             tails,
+            limits: self.limits(t, key_span)?,
             span: self.span(key_span),
         })
     }
@@ -910,6 +945,12 @@ disk = {}
     #[test]
     fn errors() {
         check("sevice = 1", ":1:1: unknown key 'sevice' in the top level; did you mean 'service'?");
+        check("[service.m]\nlimits = { cpu_ms = -1 }", ":2:21: expected an integer from 0 to 4294967295 for 'cpu_ms'");
+        check("[service.m]\nlimits = { cpu = 5 }", ":2:12: unknown key 'cpu' in 'limits'");
+        check(
+            "[service.m.bindings]\nA = { service = { name = \"x\", timeout_ms = \"1s\" } }",
+            ":2:44: expected an integer from 0 to 4294967295 for 'timeout_ms'",
+        );
         check(
             "[service.m]\ncompatibility_dat = \"x\"",
             ":2:1: unknown key 'compatibility_dat' in service 'm'; did you mean 'compatibility_date'?",

@@ -38,6 +38,39 @@ pub fn validate(config: &Config) -> Result<(), Error> {
         };
         Err(Error::at(ErrorKind::Reference, d.span.clone(), msg))
     };
+    // A binding's `timeoutMs` and `fallback` (nanod extensions) apply where a call can fail
+    // over: service bindings and `globalOutbound`. A fallback may have its own fallback.
+    let check_failover = |d: &ServiceDesignator, what: &str, applies: bool| -> Result<(), Error> {
+        let mut current = d;
+        let mut depth = 0;
+        while let Some(fallback) = &current.fallback {
+            if !applies {
+                return Err(invalid(
+                    &fallback.span,
+                    format!("{what}: 'fallback' applies only to service bindings and globalOutbound"),
+                ));
+            }
+            if fallback.name == d.name {
+                return Err(invalid(
+                    &fallback.span,
+                    format!("{what}: the fallback is the binding's own service '{}'", d.name),
+                ));
+            }
+            check_ref(fallback, &format!("the fallback of {what}"))?;
+            depth += 1;
+            if depth > 8 {
+                return Err(invalid(&fallback.span, format!("{what}: more than 8 fallbacks in a chain")));
+            }
+            current = fallback;
+        }
+        if !applies && d.timeout_ms.is_some() {
+            return Err(invalid(
+                &d.span,
+                format!("{what}: 'timeoutMs' applies only to service bindings and globalOutbound"),
+            ));
+        }
+        Ok(())
+    };
 
     let mut sockets: HashMap<&str, &Socket> = HashMap::new();
     for socket in &config.sockets {
@@ -52,6 +85,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             return Err(invalid(&socket.span, format!("socket '{}' has no service", socket.name)));
         }
         check_ref(&socket.service, &format!("socket '{}'", socket.name))?;
+        check_failover(&socket.service, &format!("socket '{}'", socket.name), false)?;
     }
 
     for service in &config.services {
@@ -126,17 +160,25 @@ pub fn validate(config: &Config) -> Result<(), Error> {
                 _ => None,
             };
             if let Some(d) = target {
-                check_ref(d, &format!("binding '{}'", binding.name))?;
+                let what = format!("binding '{}'", binding.name);
+                check_ref(d, &what)?;
+                check_failover(d, &what, matches!(binding.kind, BindingKind::Service(_)))?;
             }
         }
         if let Some(d) = &worker.global_outbound {
-            check_ref(d, &format!("globalOutbound of worker '{name}'"))?;
+            let what = format!("globalOutbound of worker '{name}'");
+            check_ref(d, &what)?;
+            check_failover(d, &what, true)?;
         }
         if let Some(d) = &worker.cache_api_outbound {
-            check_ref(d, &format!("cacheApiOutbound of worker '{name}'"))?;
+            let what = format!("cacheApiOutbound of worker '{name}'");
+            check_ref(d, &what)?;
+            check_failover(d, &what, false)?;
         }
         for d in &worker.tails {
-            check_ref(d, &format!("a tail of worker '{name}'"))?;
+            let what = format!("a tail of worker '{name}'");
+            check_ref(d, &what)?;
+            check_failover(d, &what, false)?;
         }
         if let DurableObjectStorage::LocalDisk(disk) = &worker.durable_object_storage {
             if !matches!(services.get(disk.as_str()).map(|s| &s.kind), Some(ServiceKind::Disk(_))) {
@@ -235,6 +277,32 @@ mod tests {
         );
         check(&config("(name = \"\", disk = ())", ""), ":3:1: service has no name");
         check(&config("(name = \"d\", disk = ())", "(service = \"d\")"), ":5:1: socket has no name");
+    }
+
+    #[test]
+    fn fallbacks_and_timeouts() {
+        let binding = |d: &str| {
+            format!("(name = \"main\", worker = {})", worker_with(&format!("bindings = [(name = \"A\", {d})]")))
+        };
+        check(
+            &config(&binding("service = (name = \"main\", fallback = \"nope\")"), ""),
+            ":3:164: the fallback of binding 'A' refers to undefined service 'nope'",
+        );
+        check(
+            &config(&binding("service = (name = \"main\", fallback = \"main\")"), ""),
+            ":3:164: binding 'A': the fallback is the binding's own service 'main'",
+        );
+        check(
+            &config(&binding("kvNamespace = (name = \"main\", timeoutMs = 5)"), ""),
+            ":3:141: binding 'A': 'timeoutMs' applies only to service bindings and globalOutbound",
+        );
+        check(
+            &config(
+                &format!("(name = \"main\", worker = {W})"),
+                "(name = \"s\", service = (name = \"main\", fallback = \"main\"))",
+            ),
+            ":5:51: socket 's': 'fallback' applies only to service bindings and globalOutbound",
+        );
     }
 
     #[test]

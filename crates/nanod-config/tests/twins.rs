@@ -30,6 +30,13 @@ fn capnp_and_toml_twins_give_equal_models() {
     let bindings: Vec<&str> = main.bindings.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(bindings, ["AUTH", "GREETING", "CONFIG", "BLOB", "BYTES", "SECRET", "FILES"]);
     assert_eq!(main.bindings[4].kind, BindingKind::Data(vec![0, 1, 2, 255]));
+    let BindingKind::Service(auth) = &main.bindings[0].kind else { panic!("AUTH is not a service binding") };
+    assert_eq!(auth.timeout_ms, Some(250));
+    let chain: Vec<&str> =
+        std::iter::successors(auth.fallback.as_deref(), |d| d.fallback.as_deref()).map(|d| d.name.as_str()).collect();
+    assert_eq!(chain, ["legacy", "files"]);
+    assert_eq!((main.limits.cpu_ms(), main.limits.memory_mb(), main.limits.request_body_bytes()), (50, 64, 1 << 20));
+    assert_eq!(main.limits.subrequests(), nanod_config::Limits::DEFAULT_SUBREQUESTS, "unset limits take defaults");
     let WorkerSource::Modules(modules) = &main.source else { panic!("not modules") };
     let modules: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(modules, ["main.js", "greeting.txt", "config.json", "blob.bin"]);
@@ -41,7 +48,7 @@ fn spans_point_into_each_file() {
     let toml = load_ok(TOML);
     let (Some(c), Some(t)) = (capnp.services.get(1), toml.services.get(1)) else { panic!("no service") };
     assert_eq!(c.span.to_string(), format!("{CAPNP}:9:5"));
-    assert_eq!(t.span.to_string(), format!("{TOML}:35:10"));
+    assert_eq!(t.span.to_string(), format!("{TOML}:36:10"));
     let (Some(c), Some(t)) = (capnp.sockets.first(), toml.sockets.first()) else { panic!("no socket") };
     assert_eq!(c.service.span.to_string(), format!("{CAPNP}:32:104"));
     assert_eq!(t.service.span.to_string(), format!("{TOML}:7:11"));

@@ -32,6 +32,31 @@ impl Default for IsolateLimits {
     }
 }
 
+/// The request an isolate entry works for: set by whoever enters for a request, inherited by
+/// the futures and timers that entry starts, so work resumed later (a fetch settling, a timer
+/// firing) is attributed to the same request. Logs tag `console.*` lines with it and service
+/// bindings carry it across hops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(pub u64);
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+thread_local! {
+    // Entries never nest across isolates (cross-isolate calls go through spawned tasks), so
+    // "the request of the running entry" is one value per thread.
+    static CURRENT_REQUEST: Cell<Option<RequestId>> = const { Cell::new(None) };
+}
+
+/// The request the running isolate entry on this thread works for, if any: what Rust code
+/// called from JS (a service binding, `fetch`) reads to carry the request id onwards.
+pub fn current_request() -> Option<RequestId> {
+    CURRENT_REQUEST.get()
+}
+
 /// A cheap handle to an isolate. Not `Send`: an isolate never leaves its thread.
 #[derive(Clone)]
 pub struct Isolate(Rc<Inner>);
@@ -117,11 +142,25 @@ impl Isolate {
         WeakIsolate(Rc::downgrade(&self.0))
     }
 
-    /// Runs `f` inside the isolate, then runs every job (microtask) it queued.
+    /// Runs `f` inside the isolate, then runs every job (microtask) it queued. The entry works
+    /// for whatever request the isolate's current entry does (none at top level).
     pub fn enter<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
         let result = self.0.context.with(f);
         self.run_jobs();
         result
+    }
+
+    /// [`Isolate::enter`] on behalf of `request`: futures and timers started inside inherit it.
+    pub fn enter_for<R>(&self, request: Option<RequestId>, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+        let outer = CURRENT_REQUEST.replace(request);
+        let result = self.enter(f);
+        CURRENT_REQUEST.set(outer);
+        result
+    }
+
+    /// The request the running entry works for.
+    pub fn current_request(&self) -> Option<RequestId> {
+        current_request()
     }
 
     /// Drains the microtask queue, then reports promises still rejected with no handler.
@@ -335,13 +374,14 @@ where
     let (promise, key) = park_resolvers(&isolate, ctx)?;
     let weak = isolate.downgrade();
     let op = isolate.begin_op();
+    let request = current_request();
     tokio::task::spawn_local(async move {
         let outcome = future.await;
         // The work is done before its result reaches JS, so the isolate can go quiescent
         // during the settling `enter` if JS starts nothing new.
         drop(op);
         if let Some(isolate) = weak.upgrade() {
-            isolate.enter(|ctx| settle_parked(&isolate, &ctx, key, outcome.settle(&ctx)));
+            isolate.enter_for(request, |ctx| settle_parked(&isolate, &ctx, key, outcome.settle(&ctx)));
         }
     });
     Ok(promise)
@@ -389,6 +429,7 @@ where
     let slot = handle.0.clone();
     let weak = isolate.downgrade();
     let op = isolate.begin_op();
+    let request = current_request();
     tokio::task::spawn_local(async move {
         let outcome = tokio::select! {
             outcome = future => outcome,
@@ -398,7 +439,7 @@ where
         drop(op);
         let Some(pending) = slot.borrow_mut().take() else { return };
         if let Some(isolate) = weak.upgrade() {
-            isolate.enter(|ctx| settle_parked(&isolate, &ctx, pending.resolvers, outcome.settle(&ctx)));
+            isolate.enter_for(request, |ctx| settle_parked(&isolate, &ctx, pending.resolvers, outcome.settle(&ctx)));
         }
     });
     Ok((promise, handle))
@@ -525,6 +566,37 @@ mod tests {
             tokio::task::yield_now().await;
             tx.send(()).unwrap();
             assert_eq!(later.await.unwrap().unwrap().as_deref(), Some("settled"));
+        });
+    }
+
+    #[test]
+    fn futures_and_timers_inherit_the_request_of_the_entry_that_started_them() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let isolate = Isolate::new("t", None, IsolateLimits::default()).unwrap();
+            isolate.enter(|ctx| {
+                fn seen<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
+                    let now = current_request().map_or(0.0, |r| r.0 as f64);
+                    spawn_promise(&ctx, async move { Ok::<_, JsException>(format!("{now}")) })
+                }
+                fn tag() -> f64 {
+                    current_request().map_or(0.0, |r| r.0 as f64)
+                }
+                ctx.globals().set("seen", Function::new(ctx.clone(), seen).unwrap()).unwrap();
+                ctx.globals().set("tag", Function::new(ctx.clone(), tag).unwrap()).unwrap();
+            });
+            for id in [7u64, 9] {
+                isolate.enter_for(Some(RequestId(id)), |ctx| {
+                    ctx.eval::<(), _>(format!("seen().then(v => {{ globalThis.r{id} = [v, tag()]; }});")).unwrap();
+                });
+            }
+            assert_eq!(current_request(), None, "the request leaked out of its entry");
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+            let out: String = isolate.enter(|ctx| ctx.eval("JSON.stringify([r7, r9])").unwrap());
+            assert_eq!(out, r#"[["7",7],["9",9]]"#);
         });
     }
 }

@@ -22,7 +22,7 @@ pub mod timers;
 
 pub use exception::JsException;
 pub use isolate::{
-    await_value, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard, Settle, WeakIsolate,
+    await_value, current_request, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard, RequestId, Settle, WeakIsolate,
     HUNG,
 };
 pub use rquickjs;

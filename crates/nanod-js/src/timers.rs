@@ -62,6 +62,7 @@ pub fn set_timer<'js>(
     let weak = isolate.downgrade();
     // A live timer can settle promises later: the isolate is not quiescent while it lives.
     let mut op = Some(isolate.begin_op());
+    let request = crate::isolate::current_request();
     let task = tokio::task::spawn_local(async move {
         let mut next = tokio::time::Instant::now() + delay;
         loop {
@@ -71,7 +72,7 @@ pub fn set_timer<'js>(
                 drop(op.take());
             }
             let Some(isolate) = weak.upgrade() else { return };
-            let keep_going = isolate.enter(|ctx| fire(&isolate, &ctx, id, parked, repeat));
+            let keep_going = isolate.enter_for(request, |ctx| fire(&isolate, &ctx, id, parked, repeat));
             if !keep_going {
                 return;
             }

@@ -102,7 +102,7 @@ pub fn fetch_via<'js>(
         return Ok(promise);
     }
     // Boxed: the redirect loop's state is large, and the spawned task would copy it around.
-    let fetch = Box::pin(redirect::fetch(target, outgoing));
+    let fetch = Box::pin(redirect::fetch(target, outgoing, nanod_js::current_request()));
     let Some(signal) = signal else {
         return spawn_promise(ctx, async move { fetch.await.map(|fetched| FetchedResponse { fetched, abort: None }) });
     };

@@ -134,8 +134,13 @@ async fn drain(mut body: Body) {
     }
 }
 
-/// Sends `outgoing` through `target`, following redirects as its mode says.
-pub async fn fetch(target: Rc<dyn FetchTarget>, outgoing: Outgoing) -> Result<Fetched, JsException> {
+/// Sends `outgoing` through `target`, following redirects as its mode says. Every hop's
+/// request carries `request_id` (the caller's request) as an extension.
+pub async fn fetch(
+    target: Rc<dyn FetchTarget>,
+    outgoing: Outgoing,
+    request_id: Option<nanod_js::RequestId>,
+) -> Result<Fetched, JsException> {
     let Outgoing { mut method, url, mut headers, body, redirect } = outgoing;
     let mut body = match body {
         Body::Empty => Replay::Empty,
@@ -153,6 +158,9 @@ pub async fn fetch(target: Rc<dyn FetchTarget>, outgoing: Outgoing) -> Result<Fe
         *request.method_mut() = method.clone();
         *request.uri_mut() = request_uri(current)?;
         *request.headers_mut() = headers.clone();
+        if let Some(id) = request_id {
+            request.extensions_mut().insert(id);
+        }
         let response = target.fetch(request).await?;
 
         let location = match response.headers().get(LOCATION) {
@@ -245,7 +253,7 @@ mod tests {
         headers.insert(CONTENT_TYPE, "text/x".parse().unwrap());
         headers.insert("x-keep", "k".parse().unwrap());
         let outgoing = Outgoing { method, url: "http://a.test/start#frag".to_owned(), headers, body, redirect };
-        let result = rt.block_on(fetch(script.clone(), outgoing));
+        let result = rt.block_on(fetch(script.clone(), outgoing, None));
         let log = script.log.borrow().clone();
         (result.map(|f| (f.response.status().as_u16(), f.url(), f.redirected())), log)
     }

@@ -30,6 +30,8 @@ static RPC: Glue = Glue::new("nanod:rpc", include_str!("js/rpc.js"));
 pub struct RpcCall {
     pub method: String,
     pub args: Option<Cloned>,
+    /// The request the calling entry works for, which the callee's entry works for too.
+    pub request: Option<nanod_js::RequestId>,
 }
 
 /// Marks an isolate whose `Fetcher` prototype has the stub Proxy.
@@ -69,7 +71,7 @@ fn call<'js>(
         None => None,
     };
     let target = fetcher.borrow().target();
-    let future = target.call(RpcCall { method, args });
+    let future = target.call(RpcCall { method, args, request: nanod_js::current_request() });
     spawn_promise(&ctx, async move { future.await.map(Returned) })
 }
 

@@ -367,7 +367,7 @@ impl<'a> Lower<'a> {
     }
 
     fn embed(&self, full: &Path, pos: Pos) -> Result<Vec<u8>, Error> {
-        std::fs::read(full)
+        crate::read_file(full)
             .map_err(|e| self.error(ErrorKind::Io, pos, format!("cannot read embedded file '{}': {e}", full.display())))
     }
 
@@ -519,6 +519,14 @@ impl StructVal {
         self.text(name).unwrap_or_default()
     }
 
+    /// An integer field; the schema bounded it already.
+    fn int(&self, name: &str) -> Option<i128> {
+        match self.get(name).map(|v| &v.kind) {
+            Some(ValKind::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
     fn flag(&self, name: &str) -> bool {
         matches!(self.get(name).map(|v| &v.kind), Some(ValKind::Bool(true)))
     }
@@ -660,6 +668,7 @@ impl Build<'_> {
             durable_object_storage,
             module_fallback: sv.text("moduleFallback"),
             tails: sv.list("tails").iter().map(|d| self.designator(d)).collect(),
+            limits: self.limits(sv.get("limits"), v.pos),
             span: self.span(v.pos),
         })
     }
@@ -785,7 +794,22 @@ impl Build<'_> {
             name: sv.map(|d| d.text_or_empty("name")).unwrap_or_default(),
             entrypoint: sv.and_then(|d| d.text("entrypoint")),
             props_json: sv.and_then(|d| d.sub("props")).and_then(|p| p.text("json")),
+            timeout_ms: sv.and_then(|d| d.int("timeoutMs")).map(|n| n as u32),
+            fallback: sv.and_then(|d| d.get("fallback")).map(|f| Box::new(self.designator(f))),
             span: self.span(v.map_or(pos, |v| v.pos)),
+        }
+    }
+
+    fn limits(&self, v: Option<&Val>, worker: Pos) -> Limits {
+        let sv = v.and_then(Val::strukt);
+        let int = |name: &str| sv.and_then(|l| l.int(name));
+        Limits {
+            cpu_ms: int("cpuMs").map(|n| n as u32),
+            memory_mb: int("memoryMb").map(|n| n as u32),
+            concurrent_requests: int("concurrentRequests").map(|n| n as u32),
+            request_body_bytes: int("requestBodyBytes").map(|n| n as u64),
+            subrequests: int("subrequests").map(|n| n as u32),
+            span: self.span(v.map_or(worker, |v| v.pos)),
         }
     }
 

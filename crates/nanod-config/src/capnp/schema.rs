@@ -186,7 +186,14 @@ pub static SERVICE: StructSchema = StructSchema {
 
 pub static SERVICE_DESIGNATOR: StructSchema = StructSchema {
     name: "ServiceDesignator",
-    fields: &[f("name", Ty::Text), f("entrypoint", Ty::Text), f("props", Ty::Struct(&DESIGNATOR_PROPS))],
+    fields: &[
+        f("name", Ty::Text),
+        f("entrypoint", Ty::Text),
+        f("props", Ty::Struct(&DESIGNATOR_PROPS)),
+        // nanod extensions (workerd rejects them): see `model::ServiceDesignator`.
+        f("timeoutMs", Ty::Int(UINT32)),
+        f("fallback", Ty::Struct(&SERVICE_DESIGNATOR)),
+    ],
 };
 
 static DESIGNATOR_PROPS: StructSchema =
@@ -223,6 +230,20 @@ pub static WORKER: StructSchema = StructSchema {
         f("accessBlobHeader", Ty::Text),
         f("accessBindingService", Ty::Struct(&SERVICE_DESIGNATOR)),
         f("workflowsEngine", Ty::Struct(&WORKFLOWS_ENGINE)),
+        // nanod extension (workerd rejects it): see `model::Limits`.
+        f("limits", Ty::Struct(&WORKER_LIMITS)),
+    ],
+};
+
+/// nanod's `Worker.limits`, not in workerd's schema.
+pub static WORKER_LIMITS: StructSchema = StructSchema {
+    name: "Worker.Limits",
+    fields: &[
+        f("cpuMs", Ty::Int(UINT32)),
+        f("memoryMb", Ty::Int(UINT32)),
+        f("concurrentRequests", Ty::Int(UINT32)),
+        f("requestBodyBytes", Ty::Int(UINT64)),
+        f("subrequests", Ty::Int(UINT32)),
     ],
 };
 
