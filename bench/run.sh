@@ -6,7 +6,7 @@
 #      BENCH_COLD_RUNS (default 3), NANOD (binary, default target/release/nanod, built if missing),
 #      WORKERD (binary, default bench/node_modules/@cloudflare/workerd-linux-64/bin/workerd),
 #      BENCH_NO_BUILD=1 (don't run cargo build),
-#      BENCH_ONLY=proxy,hello (run only these sections: hello,chain,memory,cold,json,stream,proxy,rpc).
+#      BENCH_ONLY=proxy,hello (run only these sections: hello,chain,memory,cold,json,stream,proxy,rpc,metrics).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -321,7 +321,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--generated", required=True)
     ap.add_argument("--cold-runs", type=int, default=3)
-    ap.add_argument("--only", default="", help="comma-separated sections: hello,chain,memory,cold,json,stream,proxy,rpc")
+    ap.add_argument("--only", default="", help="comma-separated sections: hello,chain,memory,cold,json,stream,proxy,rpc,metrics")
     a = ap.parse_args()
     only = {x.strip() for x in a.only.split(",") if x.strip()}
 
@@ -586,6 +586,44 @@ def main():
                            f"{f1(get(w, 'cpu_us'))} | {f1(per['n']) if mode != 'base' else '–'} | "
                            f"{f1(per['wd']) if mode != 'base' else '–'} | "
                            f"{ratio(per['n'], per['wd']) if mode != 'base' else '–'} |")
+            out.append("")
+        # ---------------- 9. metrics on vs off (nanod only)
+        if want("metrics"):
+            cfg = gen.hello(gdir)
+            mres = {}
+            for key, label, extra in [("off", "metrics off (default)", []),
+                                      ("on", "metrics on (`--admin 127.0.0.1:0`)", ["--admin", "127.0.0.1:0"]),
+                                      ("quiet", "metrics off, `--access-log off`", ["--access-log", "off"])]:
+                log(f"metrics: nanod --threads 1, {label}, wrk {a.seconds}s")
+                s = serve(f"nanod --threads 1 metrics-{key}", nanod(1) + extra, cfg)
+                mres[key] = run_wrk(s, a.seconds) if s else None
+                if s and key == "on":
+                    # The counters must have seen the run: proof that recording was on.
+                    with open(s.logpath, errors="replace") as f:
+                        m = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", f.read())
+                    text = ""
+                    try:
+                        c = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=5)
+                        c.request("GET", "/metrics")
+                        text = c.getresponse().read().decode()
+                    except (AttributeError, OSError, http.client.HTTPException) as e:
+                        problem(f"metrics on: /metrics failed: {e!r}")
+                    seen = re.search(r'nanod_requests_total\{service="main",status="2xx"\} (\d+)', text)
+                    if mres[key] and (not seen or int(seen.group(1)) < mres[key]["reqs"]):
+                        problem(f"metrics on: /metrics counted {seen and seen.group(1)} requests, "
+                                f"wrk made {mres[key]['reqs']}")
+                if s:
+                    s.stop()
+            out.append(f"### 9. metrics cost: hello, nanod 1 thread, wrk -t2 -c50 -d{a.seconds}s, one run each\n")
+            out.append("| nanod | requests/s | CPU µs/request |")
+            out.append("|---|---:|---:|")
+            for key, label, _ in [("off", "metrics off (default)", None), ("on", "metrics on (`--admin`)", None),
+                                  ("quiet", "metrics off, `--access-log off` (reference)", None)]:
+                r = mres.get(key)
+                out.append(f"| {label} | {f0(get(r, 'rps'))} | {f2(get(r, 'cpu_us'))} |")
+            on, off = mres.get("on"), mres.get("off")
+            out.append(f"| on / off | {ratio(get(on, 'rps'), get(off, 'rps'))} | "
+                       f"{ratio(get(on, 'cpu_us'), get(off, 'cpu_us'))} |")
             out.append("")
     finally:
         kill_all()

@@ -66,6 +66,23 @@ enum Command {
         /// `scheduled()` handler (workerd has no such endpoint).
         #[arg(long = "test-scheduled")]
         test_scheduled: bool,
+        /// After SIGTERM or SIGINT, how long requests in flight and `waitUntil` work may take
+        /// to finish before nanod exits anyway.
+        #[arg(long = "drain-timeout", value_name = "SECONDS", default_value_t = 30.0)]
+        drain_timeout: f64,
+        /// Reload the config (as SIGHUP does) when it or a file it embeds changes.
+        #[arg(long)]
+        watch: bool,
+        /// Serve `/metrics`, `/healthz` and `/readyz` on ADDR (`127.0.0.1:9090`; port 0 picks
+        /// one). Off by default; metrics are recorded only with it.
+        #[arg(long, value_name = "ADDR")]
+        admin: Option<String>,
+        /// How log lines on stderr look: `pretty` (plain lines) or `json` (one object a line).
+        #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Pretty)]
+        log_format: LogFormat,
+        /// One log line per socket request (service, method, path, status, duration, request id).
+        #[arg(long = "access-log", value_enum, default_value_t = Switch::On)]
+        access_log: Switch,
     },
     /// Run the `test()` handlers of a config's Workers, as `workerd test` does. FILTER is
     /// `<service-glob>`, `<service-glob>:<entrypoint-glob>` or
@@ -99,14 +116,62 @@ enum Command {
         #[arg(long = "external-addr", value_name = "NAME=ADDR")]
         external_addr: Vec<String>,
     },
+    /// Print a config's capability graph: the services each service can reach (bindings,
+    /// globalOutbound, what network services' allow/deny lists admit), the sockets in front,
+    /// and the services no socket reaches. Checks the config as `check` does, but compiles and
+    /// evaluates no Worker.
+    Graph {
+        /// The config file.
+        config: PathBuf,
+        /// The constant of type `Workerd.Config` (capnp only), as for `serve`.
+        #[arg(value_name = "CONST")]
+        const_name: Option<String>,
+        /// `text` (for people) or `dot` (Graphviz: `nanod graph c.capnp --format dot | dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+        /// Set an external service's address, as for `serve`.
+        #[arg(long = "external-addr", value_name = "NAME=ADDR")]
+        external_addr: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let log = match &cli.command {
+        Command::Serve { log_format, access_log, .. } => nanod_server::logging::LogOptions {
+            format: match log_format {
+                LogFormat::Pretty => nanod_server::logging::LogFormat::Pretty,
+                LogFormat::Json => nanod_server::logging::LogFormat::Json,
+            },
+            access: *access_log == Switch::On,
+        },
+        _ => nanod_server::logging::LogOptions::default(),
+    };
+    nanod_server::logging::init(log);
+    let outcome = run(cli);
+    nanod_server::logging::flush();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e:#}");
+            tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
     }
@@ -123,9 +188,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             external_addr,
             directory_path,
             test_scheduled,
+            drain_timeout,
+            watch,
+            admin,
+            log_format: _,
+            access_log: _,
         } => {
-            let mut config = load(&config, const_name.as_deref(), &external_addr)?;
-            override_directories(&mut config, &directory_path)?;
+            let drain_timeout = std::time::Duration::try_from_secs_f64(drain_timeout)
+                .map_err(|_| anyhow::anyhow!("--drain-timeout expects a number of seconds, got {drain_timeout}"))?;
+            let config_name = config.display().to_string();
+            // A reload (SIGHUP, --watch) loads the config exactly as start-up does.
+            let loader = move || -> Result<nanod_server::lifecycle::Loaded, String> {
+                let (mut config, files) =
+                    load_with_files(&config, const_name.as_deref(), &external_addr).map_err(|e| format!("{e:#}"))?;
+                override_directories(&mut config, &directory_path).map_err(|e| format!("{e:#}"))?;
+                Ok(nanod_server::lifecycle::Loaded { config, files })
+            };
+            let nanod_server::lifecycle::Loaded { config, files } = loader().map_err(anyhow::Error::msg)?;
             nanod_server::service::worker::set_options(nanod_server::service::worker::WorkerOptions {
                 test_scheduled,
                 predictable: false,
@@ -138,11 +217,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 compat_date: compat.compat_date,
             };
             let server = nanod_server::Server::bind(&config, &options)?;
+            // Before saying it listens, so a signal sent as soon as it does is handled.
+            let lifecycle = nanod_server::lifecycle::Lifecycle::new(nanod_server::lifecycle::LifecycleOptions {
+                drain_timeout,
+                loader: Some(Box::new(loader)),
+                config_name,
+                watch: watch.then_some(files),
+            })
+            .map_err(|e| anyhow::anyhow!("cannot handle signals: {e}"))?;
             for (name, addr) in server.local_addrs() {
-                eprintln!("nanod: listening on {name}={addr}");
+                tracing::info!("nanod: listening on {name}={addr}");
             }
-            server.run()?;
-            Ok(())
+            if let Some(addr) = admin {
+                let bound = nanod_server::admin::start(&server, &addr)?;
+                tracing::info!("nanod: admin listening on {bound}");
+            }
+            nanod_server::metrics::set_ready(true);
+            match server.run_with(lifecycle)? {
+                nanod_server::lifecycle::Shutdown::Forced => {
+                    anyhow::bail!("nanod: stopped by a second signal before the drain finished")
+                }
+                _ => Ok(()),
+            }
         }
         Command::Test { config, filter, compat, predictable, all_autogates: _, directory_path, external_addr } => {
             let (filter, const_name) = nanod_server::test_runner::Filter::parse(filter.as_deref().unwrap_or("*"));
@@ -180,6 +276,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("nanod: {} is valid", config_summary(&config));
             Ok(())
         }
+        Command::Graph { config, const_name, format, external_addr } => {
+            let config = load(&config, const_name.as_deref(), &external_addr)?;
+            let graph = nanod_server::graph::Graph::of(&config)?;
+            let text = match format {
+                GraphFormat::Text => graph.to_text(),
+                GraphFormat::Dot => graph.to_dot(),
+            };
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }
     }
 }
 
@@ -189,11 +296,20 @@ fn load(
     const_name: Option<&str>,
     external_addr: &[String],
 ) -> anyhow::Result<nanod_config::Config> {
-    let mut config = nanod_config::load(path, const_name)?;
+    load_with_files(path, const_name, external_addr).map(|(config, _)| config)
+}
+
+/// [`load`], also returning the files read (the config and what it embeds), for `--watch`.
+fn load_with_files(
+    path: &std::path::Path,
+    const_name: Option<&str>,
+    external_addr: &[String],
+) -> anyhow::Result<(nanod_config::Config, Vec<PathBuf>)> {
+    let (mut config, files) = nanod_config::load_with_files(path, const_name)?;
     for (name, addr) in name_value_pairs("--external-addr", external_addr)? {
         nanod_config::set_external_address(&mut config, &name, &addr).map_err(anyhow::Error::msg)?;
     }
-    Ok(config)
+    Ok((config, files))
 }
 
 /// workerd's `-d NAME=PATH`: points disk service NAME at PATH.

@@ -846,11 +846,11 @@ mod tests {
         let bindings: Vec<&str> = w.bindings.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(
             bindings,
-            ["AUTH", "GREETING", "CONFIG", "BLOB", "SECRET", "COUNTER", "EVAL", "CACHE", "PARAM", "DB", "KEY"]
+            ["AUTH", "API", "GREETING", "CONFIG", "BLOB", "SECRET", "COUNTER", "EVAL", "CACHE", "PARAM", "DB", "KEY"]
         );
         assert_eq!(w.durable_object_storage, DurableObjectStorage::InMemory);
         assert_eq!(w.tails.len(), 1);
-        assert!(matches!(&w.bindings[10].kind, BindingKind::CryptoKey(k) if k.algorithm_json == "\"HMAC\""));
+        assert!(matches!(&w.bindings[11].kind, BindingKind::CryptoKey(k) if k.algorithm_json == "\"HMAC\""));
     }
 
     #[test]

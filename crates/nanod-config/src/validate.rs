@@ -306,6 +306,59 @@ mod tests {
     }
 
     #[test]
+    fn fallback_chains() {
+        let binding = |d: &str| {
+            format!("(name = \"main\", worker = {})", worker_with(&format!("bindings = [(name = \"A\", {d})]")))
+        };
+        let two = format!("{},\n(name = \"b\", worker = {W}),\n(name = \"c\", worker = {W})", binding(
+            "service = (name = \"b\", timeoutMs = 5, fallback = (name = \"c\", timeoutMs = 9, fallback = \"main\"))"
+        ));
+        check(&config(&two, ""), "ok");
+        // Every step of a chain is checked, not only the first.
+        check(
+            &config(
+                &format!(
+                    "{},\n(name = \"b\", worker = {W})",
+                    binding("service = (name = \"b\", fallback = (name = \"b2\", fallback = \"b\"))")
+                ),
+                "",
+            ),
+            ":3:161: the fallback of binding 'A' refers to undefined service 'b2'; did you mean 'b'?",
+        );
+        let deep = (0..8).fold("\"main\"".to_owned(), |inner, _| format!("(name = \"main\", fallback = {inner})"));
+        let long = format!("service = (name = \"b\", fallback = {deep})");
+        let long = config(&format!("{},\n(name = \"b\", worker = {W})", binding(&long)), "");
+        assert!(
+            validate_src(&long).ends_with("binding 'A': more than 8 fallbacks in a chain"),
+            "{}",
+            validate_src(&long)
+        );
+        // A globalOutbound may fail over too; a tail may not.
+        check(
+            &config(
+                &format!(
+                    "(name = \"main\", worker = {})",
+                    worker_with("globalOutbound = (name = \"internet\", timeoutMs = 100, fallback = \"main\")")
+                ),
+                "",
+            ),
+            "ok",
+        );
+        check(
+            &config(
+                &format!("(name = \"main\", worker = {})", worker_with("tails = [(name = \"main\", timeoutMs = 1)]")),
+                "",
+            ),
+            ":3:111: a tail of worker 'main': 'timeoutMs' applies only to service bindings and globalOutbound",
+        );
+    }
+
+    fn validate_src(src: &str) -> String {
+        let config = crate::parse_capnp(Path::new(FILE), src, None).unwrap_or_else(|e| panic!("parse error: {e}"));
+        validate(&config).map_or_else(|e| e.to_string(), |()| "ok".to_owned())
+    }
+
+    #[test]
     fn undefined_services() {
         check(
             &config(&format!("(name = \"main\", worker = {W})"), "(name = \"s\", service = \"mian\")"),

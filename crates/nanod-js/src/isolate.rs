@@ -14,21 +14,30 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rquickjs::{Context, Ctx, Function, JsLifetime, Persistent, Promise, Runtime, Value};
 
+use crate::limits::{Exceeded, Meter};
 use crate::loader::{CodeLoader, CodeStore, WorkerCode};
 use crate::JsException;
 
+/// An isolate's limits (see [`crate::limits`]).
 #[derive(Debug, Clone, Copy)]
 pub struct IsolateLimits {
+    /// The QuickJS heap; 0: no limit.
     pub memory_bytes: usize,
     pub max_stack_bytes: usize,
+    /// JS time per request (per entry for entries working for no registered request); `None`:
+    /// no limit, and no interrupt handler.
+    pub cpu_time: Option<Duration>,
+    /// `fetch()` and service-binding calls per registered request; `None`: no limit.
+    pub subrequests: Option<u32>,
 }
 
 impl Default for IsolateLimits {
     fn default() -> Self {
-        IsolateLimits { memory_bytes: 128 << 20, max_stack_bytes: 1 << 20 }
+        IsolateLimits { memory_bytes: 128 << 20, max_stack_bytes: 1 << 20, cpu_time: None, subrequests: None }
     }
 }
 
@@ -74,13 +83,20 @@ struct Inner {
     /// Outstanding work that can settle a promise later: spawned Rust futures, live timers,
     /// body pumps. See [`OpGuard`].
     ops: Cell<usize>,
-    /// Pending `await_value`s, failed as hung when the isolate goes quiescent (no `ops`).
-    waiters: RefCell<HashMap<u32, Box<dyn FnOnce()>>>,
+    /// Pending `await_value`s, failed as hung when the isolate goes quiescent (no `ops`), or
+    /// with the breach when it is condemned.
+    waiters: RefCell<HashMap<u32, Fail>>,
     next_waiter: Cell<u32>,
+    /// JS time and subrequests per request, and the breach that condemned the isolate.
+    meter: Rc<Meter>,
+    memory_limited: bool,
     context: Context,
     runtime: Runtime,
     name: Rc<str>,
 }
+
+/// How a pending `await_value` is failed: hung, or with the breach that condemned the isolate.
+type Fail = Box<dyn FnOnce(&JsException)>;
 
 /// JS values parked while Rust work is pending, by key.
 #[derive(Default)]
@@ -99,6 +115,11 @@ impl Isolate {
         let runtime = Runtime::new()?;
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(limits.max_stack_bytes);
+        let meter = Rc::new(Meter::new(limits.cpu_time, limits.subrequests));
+        if meter.has_cpu_limit() {
+            let meter = meter.clone();
+            runtime.set_interrupt_handler(Some(Box::new(move || meter.should_interrupt())));
+        }
         let worker_name: Rc<str> = name.into();
         let context = Context::full(&runtime)?;
         let inner = Rc::new(Inner {
@@ -107,6 +128,8 @@ impl Isolate {
             ops: Cell::new(0),
             waiters: RefCell::new(HashMap::new()),
             next_waiter: Cell::new(0),
+            meter,
+            memory_limited: limits.memory_bytes > 0,
             context,
             runtime,
             name: worker_name,
@@ -143,11 +166,21 @@ impl Isolate {
     }
 
     /// Runs `f` inside the isolate, then runs every job (microtask) it queued. The entry works
-    /// for whatever request the isolate's current entry does (none at top level).
+    /// for whatever request the isolate's current entry does (none at top level), and its JS
+    /// time is charged to that request; an entry that breaks the CPU limit condemns the
+    /// isolate (see [`crate::limits`]).
     pub fn enter<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+        self.0.meter.begin_entry(current_request());
         let result = self.0.context.with(f);
         self.run_jobs();
+        if self.0.meter.end_entry() {
+            self.condemn(Exceeded::Cpu);
+        }
         result
+    }
+
+    pub(crate) fn meter(&self) -> &Rc<Meter> {
+        &self.0.meter
     }
 
     /// [`Isolate::enter`] on behalf of `request`: futures and timers started inside inherit it.
@@ -169,24 +202,56 @@ impl Isolate {
             match self.0.runtime.execute_pending_job() {
                 Ok(true) => {}
                 Ok(false) => break,
+                // An interrupted or condemned isolate's jobs fail by design; the breach is
+                // reported once, by the embedder.
+                Err(_) if self.0.meter.stopping() => {}
                 Err(job) => {
-                    let message = job.0.with(|ctx| crate::bytecode::describe_exception(&ctx));
-                    eprintln!("{}: Uncaught {message}", self.0.name);
+                    let exception = job.0.with(|ctx| JsException::from_value(&ctx, ctx.catch()));
+                    if self.is_heap_exhaustion(&exception) {
+                        self.condemn(Exceeded::Memory);
+                    } else {
+                        let service = &*self.0.name;
+                        tracing::error!(
+                            service,
+                            request_id = current_request().map(tracing::field::display),
+                            "{service}: Uncaught {exception}"
+                        );
+                    }
                 }
             }
         }
         self.fail_hung_waiters();
         let unhandled = std::mem::take(&mut *self.0.unhandled.borrow_mut());
-        if !unhandled.is_empty() {
-            self.0.context.with(|ctx| {
-                for (_promise, reason) in unhandled {
-                    if let Ok(reason) = reason.restore(&ctx) {
-                        let exception = JsException::from_value(&ctx, reason);
-                        eprintln!("{}: Uncaught (in promise) {exception}", self.0.name);
-                    }
-                }
+        if !unhandled.is_empty() && self.0.meter.condemned().is_none() {
+            let reasons: Vec<JsException> = self.0.context.with(|ctx| {
+                let restored = unhandled.into_iter().filter_map(|(_promise, reason)| reason.restore(&ctx).ok());
+                restored.map(|reason| JsException::from_value(&ctx, reason)).collect()
             });
+            for exception in reasons {
+                if self.is_heap_exhaustion(&exception) {
+                    self.condemn(Exceeded::Memory);
+                } else {
+                    let service = &*self.0.name;
+                    tracing::error!(
+                        service,
+                        request_id = current_request().map(tracing::field::display),
+                        "{service}: Uncaught (in promise) {exception}"
+                    );
+                }
+            }
         }
+    }
+
+    /// Whether `exception`, which reached Rust uncaught, means the heap ran out: QuickJS's
+    /// out-of-memory error, or the `null` QuickJS throws when even that error cannot be
+    /// allocated (a bomb of small objects). By the time Rust sees it the bomb's locals are
+    /// usually freed, so the heap cannot tell; an uncaught `null` is taken as exhaustion
+    /// whenever the heap has a limit (a Worker that throws `null` itself gets a fresh isolate).
+    pub(crate) fn is_heap_exhaustion(&self, exception: &JsException) -> bool {
+        if crate::limits::is_out_of_memory(exception) {
+            return true;
+        }
+        exception.name == "Uncaught" && exception.message == "null" && self.0.memory_limited
     }
 
     /// When nothing outstanding can settle a promise any more, every value still awaited from
@@ -195,9 +260,14 @@ impl Isolate {
         if self.0.ops.get() != 0 || self.0.waiters.borrow().is_empty() {
             return;
         }
-        let hung: Vec<_> = self.0.waiters.borrow_mut().drain().map(|(_, fail)| fail).collect();
-        for fail in hung {
-            fail();
+        self.fail_waiters(&JsException::error(HUNG));
+    }
+
+    /// Fails every value still awaited from Rust with `exception`.
+    pub(crate) fn fail_waiters(&self, exception: &JsException) {
+        let waiting: Vec<_> = self.0.waiters.borrow_mut().drain().map(|(_, fail)| fail).collect();
+        for fail in waiting {
+            fail(exception);
         }
     }
 
@@ -208,7 +278,7 @@ impl Isolate {
         OpGuard(self.downgrade())
     }
 
-    fn watch(&self, fail: Box<dyn FnOnce()>) -> u32 {
+    fn watch(&self, fail: Fail) -> u32 {
         let key = self.0.next_waiter.get();
         self.0.next_waiter.set(key.wrapping_add(1));
         self.0.waiters.borrow_mut().insert(key, fail);
@@ -329,9 +399,9 @@ pub fn await_value<'js, T: 'static>(
     let tx_hung = tx.clone();
     let isolate = Isolate::from_ctx(ctx);
     let waiter = isolate.as_ref().map(|isolate| {
-        isolate.watch(Box::new(move || {
+        isolate.watch(Box::new(move |failure: &JsException| {
             if let Some(tx) = tx_hung.borrow_mut().take() {
-                let _ = tx.send(Err(JsException::error(HUNG)));
+                let _ = tx.send(Err(failure.clone()));
             }
         }))
     });
@@ -469,7 +539,8 @@ fn settle_parked<'js>(isolate: &Isolate, ctx: &Ctx<'js>, key: u32, outcome: rqui
     };
     if result.is_err() {
         let exception = JsException::from_value(ctx, ctx.catch());
-        eprintln!("{}: failed to settle a promise: {exception}", isolate.name());
+        let service = isolate.name();
+        tracing::error!(service, "{service}: failed to settle a promise: {exception}");
     }
 }
 

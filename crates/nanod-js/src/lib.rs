@@ -17,12 +17,14 @@ pub mod bytecode;
 pub mod exception;
 pub mod globals;
 pub mod isolate;
+pub mod limits;
 pub mod loader;
 pub mod timers;
 
 pub use exception::JsException;
 pub use isolate::{
-    await_value, current_request, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard, RequestId, Settle, WeakIsolate,
-    HUNG,
+    await_value, current_request, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard,
+    RequestId, Settle, WeakIsolate, HUNG,
 };
+pub use limits::{Exceeded, RequestGuard};
 pub use rquickjs;

@@ -117,7 +117,9 @@ fn fire<'js>(isolate: &Isolate, ctx: &Ctx<'js>, id: u32, parked: u32, repeat: bo
         let called = pushed.and_then(|()| callback.call_arg::<()>(args));
         if called.is_err() {
             let exception = JsException::from_value(ctx, ctx.catch());
-            eprintln!("{}: Uncaught {exception}", isolate.name());
+            let service = isolate.name();
+            let request_id = crate::isolate::current_request().map(tracing::field::display);
+            tracing::error!(service, request_id, "{service}: Uncaught {exception}");
         }
     }
     repeat

@@ -19,11 +19,16 @@
 //!
 //! TLS handshakes run in the connection's own task on the accepting thread, bounded by
 //! [`HANDSHAKE_TIMEOUT`], so a client that never finishes one holds only its own connection.
+//!
+//! When the thread drains ([`crate::lifecycle`]), the accept loop takes the connections the
+//! kernel has completed and closes its listener, and each connection ends after the request
+//! it is serving (hyper's graceful shutdown).
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
@@ -33,11 +38,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use nanod_config::{HttpStyle, SocketProtocol};
+use nanod_js::RequestId;
 use nanod_web::body::Body;
 
 use crate::binding::CallTarget;
 use crate::http_options::HeaderRules;
+use crate::lifecycle;
 use crate::thread::ThreadServices;
+use crate::{logging, metrics};
 
 /// How long a client may take to complete its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,39 +125,62 @@ struct Listener {
     settings: Arc<SocketSettings>,
 }
 
-/// Accepts connections forever, serving each on this thread.
+/// Accepts connections until this thread drains, serving each on this thread. On the drain,
+/// connections the kernel has already completed are still accepted, then the listener closes
+/// (so new ones are refused).
 pub async fn accept_loop(
     listener: tokio::net::TcpListener,
     services: Rc<ThreadServices>,
     settings: Arc<SocketSettings>,
 ) {
+    let _busy = lifecycle::busy();
     let acceptor = settings.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let shared = Rc::new(Listener { services, settings });
+    let draining = lifecycle::draining();
+    tokio::pin!(draining);
     loop {
-        let (stream, _peer) = match listener.accept().await {
-            Ok(conn) => conn,
+        let accepted = tokio::select! {
+            biased;
+            () = &mut draining => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _peer)) => spawn_connection(stream, &shared, acceptor.as_ref()),
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                eprintln!("nanod: accept failed: {e}");
+                tracing::error!("nanod: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
             }
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        match &acceptor {
-            None => {
-                tokio::task::spawn_local(serve_connection(TokioIo::new(stream), shared));
-            }
-            Some(acceptor) => {
-                let handshake = handshake(acceptor, stream, HANDSHAKE_TIMEOUT);
-                tokio::task::spawn_local(async move {
-                    match handshake.await {
-                        Ok(tls) => serve_connection(TokioIo::new(tls), shared).await,
-                        Err(e) => eprintln!("nanod: socket \"{}\": {e}", shared.settings.name),
-                    }
-                });
-            }
+        }
+    }
+    let backlog = || std::future::poll_fn(|cx| std::task::Poll::Ready(listener.poll_accept(cx)));
+    while let std::task::Poll::Ready(Ok((stream, _peer))) = backlog().await {
+        spawn_connection(stream, &shared, acceptor.as_ref());
+    }
+}
+
+/// Serves one accepted connection in its own task (after its TLS handshake on an https socket).
+fn spawn_connection(
+    stream: tokio::net::TcpStream,
+    shared: &Rc<Listener>,
+    acceptor: Option<&tokio_rustls::TlsAcceptor>,
+) {
+    // Counted before the task exists, so a drain never misses it.
+    let busy = lifecycle::busy();
+    let _ = stream.set_nodelay(true);
+    let shared = shared.clone();
+    match acceptor {
+        None => {
+            tokio::task::spawn_local(serve_connection(TokioIo::new(stream), shared, busy));
+        }
+        Some(acceptor) => {
+            let handshake = handshake(acceptor, stream, HANDSHAKE_TIMEOUT);
+            tokio::task::spawn_local(async move {
+                match handshake.await {
+                    Ok(tls) => serve_connection(TokioIo::new(tls), shared, busy).await,
+                    Err(e) => tracing::warn!("nanod: socket \"{}\": {e}", shared.settings.name),
+                }
+            });
         }
     }
 }
@@ -170,22 +201,93 @@ fn handshake(
     }
 }
 
-async fn serve_connection<I>(io: I, shared: Rc<Listener>)
+/// Serves HTTP/1.1 on one connection until it closes or, once this thread drains, until the
+/// request in progress is answered (hyper's graceful shutdown: `Connection: close` on that
+/// response). `busy` keeps the drain waiting for it.
+async fn serve_connection<I>(io: I, shared: Rc<Listener>, busy: lifecycle::Busy)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
 {
-    let handler = service_fn(move |request: hyper::Request<Incoming>| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-    });
-    let _ = http1::Builder::new().keep_alive(true).serve_connection(io, handler).await;
+    let started = Rc::new(Cell::new(false));
+    let handler = {
+        let started = started.clone();
+        service_fn(move |request: hyper::Request<Incoming>| {
+            started.set(true);
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+        })
+    };
+    let connection = http1::Builder::new().keep_alive(true).serve_connection(io, handler);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = lifecycle::draining() => {}
+    }
+    if !started.get() {
+        // Accepted just before the drain: its first request may still be on the way.
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            () = tokio::time::sleep(lifecycle::FIRST_REQUEST_GRACE) => {}
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
+    drop(busy);
 }
 
+/// One socket request: given a fresh [`RequestId`] (in its extensions, for the Worker's logs
+/// and every hop it makes), answered, and logged as an access line (when those are on) with
+/// the time to its response head.
 async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::Response<Body> {
+    let request_id = new_request_id();
+    if !logging::access_enabled() {
+        return respond(shared, request, request_id).await;
+    }
+    let start = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path_and_query().map_or_else(|| request.uri().to_string(), |p| p.as_str().to_owned());
+    let response = respond(shared, request, request_id).await;
+    let status = response.status().as_u16();
+    logging::access(&shared.settings.service, request_id, &method, &path, status, start.elapsed());
+    response
+}
+
+/// A process-unique request id that does not reveal how many requests came before: a
+/// per-thread counter under a per-thread prefix, offset by a per-process random seed and
+/// scrambled by a bijection (SplitMix64's finalizer), so distinct inputs stay distinct.
+fn new_request_id() -> RequestId {
+    use std::hash::{BuildHasher, Hasher};
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static THREADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    thread_local! {
+        static NEXT: Cell<u64> = const { Cell::new(0) };
+    }
+    let seed = *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().build_hasher().finish());
+    let count = NEXT.with(|next| {
+        let mut value = next.get();
+        if value == 0 {
+            // 2^40 requests per thread before two threads' ranges could meet.
+            value = THREADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) << 40;
+        }
+        next.set(value + 1);
+        value
+    });
+    let mut z = count.wrapping_add(seed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    RequestId(z ^ (z >> 31))
+}
+
+async fn respond(shared: &Listener, request: hyper::Request<Incoming>, request_id: RequestId) -> http::Response<Body> {
     let settings = &*shared.settings;
     if request.method() == Method::CONNECT {
         // What workerd answers for a Worker without a `connect` handler.
-        eprintln!("{}: Uncaught Error: Handler does not export a connect() function.", settings.service);
+        tracing::error!(
+            service = %settings.service,
+            request_id = %request_id,
+            "{}: Uncaught Error: Handler does not export a connect() function.",
+            settings.service
+        );
         let mut response = plain_response(500, "Internal Server Error");
         response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         return response;
@@ -217,6 +319,7 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
         parts.headers.remove(name);
     }
     settings.headers.inject_request.apply(&mut parts.headers);
+    parts.extensions.insert(request_id);
     // As workerd: a request that announces no body (neither `Content-Length` nor
     // `Transfer-Encoding`) has `body === null`, so a GET can be passed on as a `RequestInit`.
     let body = if parts.headers.contains_key(CONTENT_LENGTH) || parts.headers.contains_key(TRANSFER_ENCODING) {
@@ -227,7 +330,8 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
     let request = http::Request::from_parts(parts, body);
     let entrypoint = settings.call.as_ref().and_then(|call| Some((call, shared.services.worker(&settings.service)?)));
     let answer = match entrypoint {
-        Some((call, worker)) => worker.fetch_entrypoint(request, call).await,
+        // `dispatch` records its own metrics; the entrypoint path is recorded here.
+        Some((call, worker)) => metrics::observe(&settings.service, worker.fetch_entrypoint(request, call)).await,
         None => shared.services.dispatch(&settings.service, request).await,
     };
     match answer {
@@ -235,11 +339,31 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
             settings.headers.inject_response.apply(response.headers_mut());
             response
         }
-        Err(exception) => {
-            eprintln!("{}: Uncaught {exception}", settings.service);
-            // As workerd: no injected headers on this error answer.
-            plain_response(500, "Internal Server Error")
-        }
+        Err(exception) => match crate::limits::exceeded_limit(&exception) {
+            Some(limit) => {
+                tracing::error!(
+                    service = %settings.service,
+                    request_id = %request_id,
+                    limit = limit.as_str(),
+                    "{}: limit exceeded ({}): {}",
+                    settings.service,
+                    limit.as_str(),
+                    exception.message
+                );
+                let status = crate::limits::status(limit);
+                plain_response(status, if status == 413 { "Payload Too Large" } else { "Service Unavailable" })
+            }
+            None => {
+                tracing::error!(
+                    service = %settings.service,
+                    request_id = %request_id,
+                    "{}: Uncaught {exception}",
+                    settings.service
+                );
+                // As workerd: no injected headers on this error answer.
+                plain_response(500, "Internal Server Error")
+            }
+        },
     }
 }
 

@@ -8,12 +8,22 @@
 //! Start-up work that can fail on bad input (compiling modules, parsing JSON bindings,
 //! resolving addresses, binding sockets) happens in [`prepare`] and [`Server::bind`], before
 //! any thread starts, so a bad config exits with a message and never a half-started server.
+//!
+//! Once running ([`Server::run_with`]), [`lifecycle`] handles signals: SIGTERM/SIGINT drain the
+//! threads, SIGHUP (and `serve --watch`) reloads the config through the same checks.
 
 pub mod address;
+pub mod admin;
 pub mod binding;
 pub mod error;
+pub mod failover;
+pub mod graph;
 pub mod http;
 pub mod http_options;
+pub mod lifecycle;
+pub mod limits;
+pub mod logging;
+pub mod metrics;
 pub mod network;
 pub mod outbound;
 pub mod prepare;
@@ -81,6 +91,9 @@ pub struct Server {
     prepared: Arc<Prepared>,
     sockets: Vec<socket::BoundSocket>,
     threads: usize,
+    /// What a reload compares a new config with, and checks it under.
+    config: nanod_config::Config,
+    options: ServeOptions,
 }
 
 impl Server {
@@ -89,7 +102,7 @@ impl Server {
         let threads = options.thread_count();
         let Checked { prepared, sockets } = check(config, options)?;
         let sockets = socket::bind_all(config, sockets, &options.socket_addrs)?;
-        Ok(Server { prepared, sockets, threads })
+        Ok(Server { prepared, sockets, threads, config: config.clone(), options: options.clone() })
     }
 
     /// The addresses actually bound, by socket name (port 0 resolved).
@@ -97,8 +110,17 @@ impl Server {
         self.sockets.iter().flat_map(|s| s.addrs().into_iter().map(|a| (s.name.clone(), a))).collect()
     }
 
-    /// Runs the event-loop threads; returns only if they all stop.
+    /// Runs the event-loop threads, without signal handling or reloads; returns only if they
+    /// all stop.
     pub fn run(self) -> Result<(), ServerError> {
-        thread::run(self.prepared, self.sockets, self.threads)
+        thread::spawn(self.prepared, self.sockets, self.threads)?.join();
+        Ok(())
+    }
+
+    /// Runs the event-loop threads under `lifecycle` (signals, drain, reload: see
+    /// [`lifecycle`]) until it shuts the server down; the [`lifecycle::Shutdown`] says how.
+    pub fn run_with(self, lifecycle: lifecycle::Lifecycle) -> Result<lifecycle::Shutdown, ServerError> {
+        let threads = thread::spawn(self.prepared, self.sockets, self.threads)?;
+        Ok(lifecycle.run(lifecycle::Current { config: self.config, options: self.options }, threads))
     }
 }

@@ -52,8 +52,13 @@ pub struct PreparedWorker {
     pub bindings: Vec<PreparedBinding>,
     /// Service behind the global `fetch()`.
     pub global_outbound: String,
+    /// `global_outbound` with its `timeoutMs` and fallbacks (its own entrypoint and props are
+    /// not used, as before them).
+    pub global_outbound_target: crate::binding::ServiceTarget,
     /// The Worker's compatibility flags, resolved from its date and flag list.
     pub compat: CompatFlags,
+    /// Its limits (CPU, heap, concurrency, body, subrequests), as configured.
+    pub limits: nanod_config::Limits,
 }
 
 #[derive(Debug)]
@@ -134,7 +139,7 @@ fn resolve_compat(
     match compat::resolve(worker.compatibility_date.as_deref(), &worker.compatibility_flags, options) {
         Ok(resolved) => {
             for warning in &resolved.warnings {
-                eprintln!("service {name}: {warning}");
+                tracing::warn!("service {name}: {warning}");
             }
             Ok(resolved.flags)
         }
@@ -230,16 +235,10 @@ fn prepare_worker(
             }
             BindingKind::Service(designator) => {
                 // A named entrypoint is checked against the target's exports once every Worker
-                // has been evaluated (`binding::check_entrypoints`).
-                if let Some(props) = &designator.props_json {
-                    serde_json::from_str::<serde_json::Value>(props)
-                        .map_err(|e| binding_error(format!("invalid props JSON: {e}")))?;
-                }
-                BindingValue::Service(crate::binding::ServiceTarget {
-                    service: designator.name.clone(),
-                    entrypoint: designator.entrypoint.clone(),
-                    props: designator.props_json.as_deref().map(Into::into),
-                })
+                // has been evaluated (`binding::check_entrypoints`); so are its fallbacks'.
+                BindingValue::Service(
+                    crate::binding::ServiceTarget::from_designator(designator).map_err(binding_error)?,
+                )
             }
             BindingKind::FromEnvironment(variable) => {
                 BindingValue::Environment(std::env::var(variable).ok().map(Into::into))
@@ -248,12 +247,23 @@ fn prepare_worker(
         };
         bindings.push(PreparedBinding { name: binding.name.clone(), value });
     }
+    let global_outbound_target = match &worker.global_outbound {
+        Some(designator) => crate::binding::ServiceTarget {
+            entrypoint: None,
+            props: None,
+            ..crate::binding::ServiceTarget::from_designator(designator)
+                .map_err(|message| worker_error(format!("globalOutbound: {message}")))?
+        },
+        None => crate::binding::ServiceTarget::plain(INTERNET),
+    };
     Ok(PreparedWorker {
         name: name.to_owned(),
         script,
         bindings,
         global_outbound: worker.global_outbound.as_ref().map_or_else(|| INTERNET.to_owned(), |d| d.name.clone()),
+        global_outbound_target,
         compat,
+        limits: worker.limits.clone(),
     })
 }
 

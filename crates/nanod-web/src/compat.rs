@@ -53,7 +53,7 @@ pub fn check_fetch_scheme(ctx: &Ctx<'_>, url: &mut String) -> Result<(), String>
     if enabled(ctx, FETCH_REFUSES_UNKNOWN_PROTOCOLS) || !rest.starts_with("//") {
         return Err(format!("Fetch API cannot load: {url}"));
     }
-    eprintln!(
+    tracing::warn!(
         "Worker passed an invalid URL to fetch(). URLs passed to fetch() must begin with either 'http:' or \
          'https:', not '{scheme}:'. Due to a historical bug, any other protocol used here will be treated the same \
          as 'http:'. We plan to correct this bug in the future, so please update your Worker to use 'http:' or \

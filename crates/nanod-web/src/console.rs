@@ -1,5 +1,8 @@
-//! `console`: `log/info/debug/warn/error/trace` to stderr, each line prefixed with the
-//! Worker's name so the output of many Workers in one process stays attributable.
+//! `console`: `log/info/debug/warn/error/trace` as `tracing` events of target [`TARGET`], at
+//! the method's level (`log` and `info` are `info`), with the Worker's name (`service`) and the
+//! request the isolate is working for (`request_id`, when it is), so the output of many Workers
+//! and requests in one process stays attributable. nanod-server's logger writes them (as
+//! `NAME: text` lines, or JSON); with no logger installed they go nowhere.
 
 use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Object, Value};
@@ -43,20 +46,23 @@ fn inspect<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
 
 use rquickjs::FromJs;
 
+/// The `tracing` target of console output.
+pub const TARGET: &str = "nanod::console";
+
 fn writer<'js>(ctx: &Ctx<'js>, level: &'static str) -> rquickjs::Result<Function<'js>> {
     Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
-        let name = nanod_js::Isolate::from_ctx(&ctx).map(|i| i.name().to_owned()).unwrap_or_default();
+        let isolate = nanod_js::Isolate::from_ctx(&ctx);
+        let service = isolate.as_ref().map_or("", |i| i.name());
         let text = format_args(&ctx, &args.0);
-        let prefix = if level.is_empty() { String::new() } else { format!("{level}: ") };
-        let mut lines = String::new();
-        for line in text.lines() {
-            lines.push_str(&format!("{name}: {prefix}{line}\n"));
+        // `Option<RequestId>` as a field: absent when `None`, so top-level output has no id.
+        let request_id = isolate.as_ref().and_then(|i| i.current_request()).map(tracing::field::display);
+        match level {
+            "warn" => tracing::warn!(target: TARGET, service, request_id, "{text}"),
+            "error" => tracing::error!(target: TARGET, service, request_id, "{text}"),
+            "debug" => tracing::debug!(target: TARGET, service, request_id, "{text}"),
+            "trace" => tracing::trace!(target: TARGET, service, request_id, "{text}"),
+            _ => tracing::info!(target: TARGET, service, request_id, "{text}"),
         }
-        if text.is_empty() {
-            lines.push_str(&format!("{name}: {prefix}\n"));
-        }
-        use std::io::Write;
-        let _ = std::io::stderr().lock().write_all(lines.as_bytes());
     })
 }
 

@@ -101,6 +101,12 @@ pub fn fetch_via<'js>(
         reject.call::<_, ()>((error,))?;
         return Ok(promise);
     }
+    // A subrequest of the calling request, as workerd counts them: one per `fetch()`.
+    if let Err(exception) = nanod_js::limits::subrequest(ctx) {
+        let (promise, _resolve, reject) = ctx.promise()?;
+        reject.call::<_, ()>((exception.to_value(ctx)?,))?;
+        return Ok(promise);
+    }
     // Boxed: the redirect loop's state is large, and the spawned task would copy it around.
     let fetch = Box::pin(redirect::fetch(target, outgoing, nanod_js::current_request()));
     let Some(signal) = signal else {

@@ -66,6 +66,12 @@ fn call<'js>(
     method: String,
     args: Opt<Value<'js>>,
 ) -> rquickjs::Result<Promise<'js>> {
+    // Every RPC call is a subrequest of the calling request, as in workerd.
+    if let Err(exception) = nanod_js::limits::subrequest(&ctx) {
+        let (promise, _resolve, reject) = ctx.promise()?;
+        reject.call::<_, ()>((exception.to_value(&ctx)?,))?;
+        return Ok(promise);
+    }
     let args = match args.0.filter(|a| !a.is_undefined()) {
         Some(args) => Some(serialize(&ctx, args)?),
         None => None,

@@ -107,7 +107,9 @@ const config :Workerd.Config = (
                    (name = "DEF", service = "auth"),
                    (name = "OBJ", service = (name = "auth", entrypoint = "Obj", props = (json = "[1]"))),
                    (name = "PROPS", service = (name = "auth", props = (json = "{\"p\":1}"))),
-                   (name = "NET", service = "internet")])),
+                   (name = "NET", service = "internet")],
+       # `/loop` makes 1001 calls: past the default subrequest limit of 1000.
+       limits = (subrequests = 0))),
     (name = "auth", worker = (modules = [(name = "auth.js", esModule = embed "auth.js")], compatibilityDate = "2024-09-01")),
   ],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")]

@@ -278,7 +278,7 @@ fn every_thread_serves() {
 }
 
 #[test]
-fn console_goes_to_stderr_prefixed_with_the_service_name() {
+fn console_goes_to_stderr_prefixed_with_the_service_name_and_request_id() {
     let dir = TestDir::new("console");
     let config = dir.write(
         "config.capnp",
@@ -290,7 +290,8 @@ const config :Workerd.Config = (
     );
     dir.write(
         "w.js",
-        r#"export default { fetch() {
+        r#"console.log("top level");
+export default { fetch() {
   console.log("hello", { a: [1, 2] }, 42, null);
   console.warn("careful");
   console.error(new Error("shown with its stack"));
@@ -300,10 +301,14 @@ const config :Workerd.Config = (
     );
     let server = Server::start(&config, &["--threads", "1"]);
     assert_eq!(server.get("/").text(), "logged");
-    let log = server.wait_for_stderr("greeter: lines");
-    assert!(log.contains("greeter: hello {\"a\":[1,2]} 42 null\n"), "{log}");
-    assert!(log.contains("greeter: warn: careful\n"), "{log}");
-    assert!(log.contains("greeter: error: Error: shown with its stack\n"), "{log}");
-    assert!(log.contains("greeter: error:     at fetch (w.js:4:"), "{log}");
-    assert!(log.contains("greeter: two\ngreeter: lines\n"), "{log}");
+    let log = server.wait_for_stderr("]: lines");
+    // Output outside a request (module evaluation) has no request id.
+    assert!(log.contains("greeter: top level\n"), "{log}");
+    let id = log.split_once("greeter [req ").and_then(|(_, rest)| rest.split_once(']')).map(|(id, _)| id);
+    let who = format!("greeter [req {}]", id.unwrap_or_else(|| panic!("no request id in\n{log}")));
+    assert!(log.contains(&format!("{who}: hello {{\"a\":[1,2]}} 42 null\n")), "{log}");
+    assert!(log.contains(&format!("{who}: warn: careful\n")), "{log}");
+    assert!(log.contains(&format!("{who}: error: Error: shown with its stack\n")), "{log}");
+    assert!(log.contains(&format!("{who}: error:     at fetch (w.js:5:")), "{log}");
+    assert!(log.contains(&format!("{who}: two\n{who}: lines\n")), "{log}");
 }

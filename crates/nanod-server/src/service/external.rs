@@ -101,7 +101,7 @@ impl ExternalService {
         self.headers.inject_request.apply(&mut parts.headers);
         let mut response =
             self.client.send(&self.target, http::Request::from_parts(parts, body)).await.map_err(|e| {
-                eprintln!("{}: request to {uri} failed: {e}", self.name);
+                tracing::warn!(service = %self.name, "{}: request to {uri} failed: {e}", self.name);
                 JsException::error(format!("external service \"{}\": {e}", self.name))
             })?;
         self.headers.inject_response.apply(response.headers_mut());

@@ -70,7 +70,9 @@ impl NetworkService {
         } else {
             None
         };
-        let checked = self.resolve_and_check(host, port, authority.as_str()).await?;
+        let checked = self.resolve_and_check(host, port, authority.as_str()).await;
+        crate::metrics::outbound_fetch(&self.name, &parts.extensions, checked.is_ok());
+        let checked = checked?;
 
         let host_value = HeaderValue::from_str(authority.as_str())
             .map_err(|e| JsException::type_error(format!("fetch() URL \"{uri}\" has a bad host: {e}")))?;
@@ -78,7 +80,7 @@ impl NetworkService {
         let target =
             Target { peers: checked.into_iter().map(Peer::from).collect(), server_name, form: RequestForm::Origin };
         self.client.send(&target, http::Request::from_parts(parts, body)).await.map_err(|e| {
-            eprintln!("{}: fetch of {uri} failed: {e}", self.name);
+            tracing::warn!(service = %self.name, "{}: fetch of {uri} failed: {e}", self.name);
             JsException::error(format!("network service \"{}\": {e}", self.name))
         })
     }
@@ -106,7 +108,8 @@ impl NetworkService {
             return Ok(admitted);
         }
         let reason = if reasons.is_empty() { format!("\"{host}\" has no address") } else { reasons.join("; ") };
-        eprintln!(
+        tracing::warn!(
+            service = %self.name,
             "{}: fetch refused: {reason} (fetching \"{authority}\"; the service's allow list is what grants more)",
             self.name
         );

@@ -2,13 +2,24 @@
 //! (module state persists between requests), and the call into its `fetch` handler.
 //!
 //! Isolate life: *cold* (no isolate) → *starting* (modules evaluating; concurrent first
-//! requests wait on the same start) → *ready*. A Worker whose start failed keeps the error and
-//! answers every request with it, logged, without touching other Workers.
+//! requests wait on the same start) → *ready* → *discarded*, when a request breaks the CPU or
+//! memory limit (`nanod_js::limits`): the isolate is condemned, its other requests fail at
+//! once with the same limit error, the slot empties (so its heap is freed when the last of
+//! them lets go) and the next request starts a fresh isolate. A Worker whose start failed
+//! keeps the error and answers every request with it, logged, without touching other Workers
+//! (a start that broke a limit is retried by the next request instead).
+//!
+//! Every call into the isolate (`fetch`, a named entrypoint, RPC, `scheduled`, tests) is
+//! admitted under the Worker's concurrency limit and registered with the isolate under its
+//! [`RequestId`], which is what its JS time and subrequests are charged to; request bodies are
+//! checked against the body limit before any JS runs, and while they stream.
 
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::time::Duration;
 
-use nanod_js::{await_value, Isolate, IsolateLimits, JsException};
+use nanod_js::{await_value, Exceeded, Isolate, IsolateLimits, JsException, RequestGuard, RequestId};
 use nanod_web::body::Body;
 use nanod_web::request::Request;
 use nanod_web::response::Response;
@@ -19,6 +30,7 @@ use rquickjs::{Class, Ctx, Function, Module, Object, Value};
 use tokio::sync::OnceCell;
 
 use crate::binding::{build_env, CallTarget, ServiceBinding};
+use crate::limits::{self, Limit};
 use crate::prepare::{PreparedWorker, Script};
 use crate::thread::ThreadServices;
 
@@ -52,7 +64,31 @@ struct PassThrough {
 pub struct WorkerService {
     prepared: Arc<PreparedWorker>,
     services: Weak<ThreadServices>,
-    instance: OnceCell<Result<Rc<Instance>, JsException>>,
+    /// The isolate, once started; emptied when a breach condemns it. Shared (weakly) with the
+    /// isolate's limit hook, which empties it.
+    slot: Rc<Slot>,
+}
+
+type Started = Result<Rc<Instance>, JsException>;
+type Slot = RefCell<Rc<OnceCell<Started>>>;
+
+/// Whether a start's outcome can serve requests: a live isolate, or a start error other than a
+/// broken limit (which the next request retries).
+fn usable(started: &Started) -> bool {
+    match started {
+        Ok(instance) => instance.isolate.condemned().is_none(),
+        Err(exception) => limits::exceeded_limit(exception).is_none(),
+    }
+}
+
+/// Empties `slot` if it holds a condemned isolate.
+fn discard_condemned(slot: &Slot) {
+    let condemned = slot.borrow().get().is_some_and(|started| !usable(started));
+    if condemned {
+        let old = std::mem::replace(&mut *slot.borrow_mut(), Rc::new(OnceCell::new()));
+        // Dropped outside the borrow: it may be the isolate's last handle but one.
+        drop(old);
+    }
 }
 
 /// A started isolate and the parked values every request needs.
@@ -65,6 +101,48 @@ pub struct Instance {
     env: u32,
     exec_ctx: u32,
     service_worker: bool,
+    /// Calls being served now, against the concurrency limit.
+    in_flight: Cell<u32>,
+}
+
+/// One admitted call: counted against the concurrency limit, and registered with the isolate
+/// (its JS time and subrequests are charged to `id`) while it lives.
+struct Admitted {
+    id: RequestId,
+    _accounting: RequestGuard,
+    _in_flight: InFlight,
+}
+
+struct InFlight(Rc<Instance>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.set(self.0.in_flight.get().saturating_sub(1));
+    }
+}
+
+/// The isolate limits of a Worker's config (0: none).
+fn isolate_limits(limits: &nanod_config::Limits) -> IsolateLimits {
+    let cpu_ms = limits.cpu_ms();
+    let subrequests = limits.subrequests();
+    IsolateLimits {
+        memory_bytes: (limits.memory_mb() as usize) << 20,
+        cpu_time: (cpu_ms > 0).then(|| Duration::from_millis(cpu_ms.into())),
+        subrequests: (subrequests > 0).then_some(subrequests),
+        ..IsolateLimits::default()
+    }
+}
+
+/// A call that comes with no request id (`scheduled`, tests, a binding's RPC from outside a
+/// request) gets one of its own: a counter in a range request ids from sockets do not use.
+fn fresh_request_id() -> RequestId {
+    thread_local! {
+        static NEXT: Cell<u64> = const { Cell::new(0) };
+    }
+    NEXT.with(|next| {
+        next.set(next.get() + 1);
+        RequestId((1 << 63) | next.get())
+    })
 }
 
 /// Builds a call's arguments inside the isolate, given the Worker's `env` and `ctx`.
@@ -75,16 +153,96 @@ pub type Convert<T> = for<'a> fn(&Ctx<'a>, Value<'a>) -> Result<T, JsException>;
 
 impl WorkerService {
     pub fn new(prepared: Arc<PreparedWorker>, services: Weak<ThreadServices>) -> WorkerService {
-        WorkerService { prepared, services, instance: OnceCell::new() }
+        WorkerService { prepared, services, slot: Rc::new(RefCell::new(Rc::new(OnceCell::new()))) }
     }
 
-    /// The started isolate, starting it on first use.
+    /// The started isolate, starting it on first use, and again once a breach condemned it.
     async fn instance(&self) -> Result<Rc<Instance>, JsException> {
-        // The start future is large and runs once: box it so every request's future stays small.
-        match self.instance.get() {
-            Some(ready) => ready.clone(),
-            None => self.instance.get_or_init(|| Box::pin(self.start())).await.clone(),
+        if let Some(started) = self.slot.borrow().get() {
+            if usable(started) {
+                return started.clone();
+            }
         }
+        discard_condemned(&self.slot);
+        let cell = self.slot.borrow().clone();
+        // The start future is large and runs once: box it so every request's future stays small.
+        cell.get_or_init(|| Box::pin(self.start())).await.clone()
+    }
+
+    /// Admits a call for `request` (a fresh id without one) under the concurrency limit: over
+    /// it, the call fails at once, never queued.
+    fn admit(&self, instance: &Rc<Instance>, request: Option<RequestId>) -> Result<Admitted, JsException> {
+        let limit = self.prepared.limits.concurrent_requests();
+        let in_flight = instance.in_flight.get();
+        if limit != 0 && in_flight >= limit {
+            crate::metrics::limit_exceeded(&self.prepared.name, Limit::Concurrency);
+            return Err(limits::exceeded(
+                Limit::Concurrency,
+                format!(
+                    "Worker \"{}\" is already serving its limit of {limit} concurrent requests",
+                    self.prepared.name
+                ),
+            ));
+        }
+        instance.in_flight.set(in_flight + 1);
+        let id = request.unwrap_or_else(fresh_request_id);
+        let accounting = instance.isolate.begin_request(id);
+        Ok(Admitted { id, _accounting: accounting, _in_flight: InFlight(instance.clone()) })
+    }
+
+    /// What a failed call reports: the limit error when its isolate was condemned (or the
+    /// exception says its heap ran out, which condemns it now).
+    fn failure(&self, isolate: &Isolate, exception: JsException) -> JsException {
+        let limits = &self.prepared.limits;
+        match isolate.check_failure(&exception) {
+            Some(Exceeded::Cpu) => limits::exceeded(
+                Limit::Cpu,
+                format!("Worker \"{}\" exceeded its CPU time limit of {} ms", self.prepared.name, limits.cpu_ms()),
+            ),
+            Some(Exceeded::Memory) => limits::exceeded(
+                Limit::Memory,
+                format!("Worker \"{}\" exceeded its memory limit of {} MiB", self.prepared.name, limits.memory_mb()),
+            ),
+            _ => exception,
+        }
+    }
+
+    /// Checks a request body against the body limit: a declared length over it fails before
+    /// any JS runs; a stream is cut off once it grows past it (the returned flag says so).
+    fn limit_body(&self, request: &mut http::Request<Body>) -> Result<Option<Rc<Cell<bool>>>, JsException> {
+        let max = self.prepared.limits.request_body_bytes();
+        if max == 0 {
+            return Ok(None);
+        }
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let full = match request.body() {
+            Body::Full(bytes) => Some(bytes.len() as u64),
+            _ => None,
+        };
+        if declared.or(full).is_some_and(|length| length > max) {
+            crate::metrics::limit_exceeded(&self.prepared.name, Limit::RequestBody);
+            return Err(limits::body_too_large(&self.prepared.name, max));
+        }
+        if !matches!(request.body(), Body::Stream(_)) {
+            return Ok(None);
+        }
+        let overflowed = Rc::new(Cell::new(false));
+        let body = std::mem::take(request.body_mut());
+        *request.body_mut() = limits::limit_body(body, max, overflowed.clone());
+        Ok(Some(overflowed))
+    }
+
+    /// [`WorkerService::failure`], or the body limit when the request's body overflowed.
+    fn request_failure(&self, isolate: &Isolate, overflowed: &Option<Rc<Cell<bool>>>, e: JsException) -> JsException {
+        if overflowed.as_ref().is_some_and(|flag| flag.get()) && limits::exceeded_limit(&e).is_none() {
+            crate::metrics::limit_exceeded(&self.prepared.name, Limit::RequestBody);
+            return limits::body_too_large(&self.prepared.name, self.prepared.limits.request_body_bytes());
+        }
+        self.failure(isolate, e)
     }
 
     /// Calls `method` on the main module's export `export` (`"default"` or a named export)
@@ -100,7 +258,8 @@ impl WorkerService {
         convert: Convert<T>,
     ) -> Result<T, JsException> {
         let instance = self.instance().await?;
-        let pending = instance.isolate.enter(|ctx| -> Result<_, JsException> {
+        let admitted = self.admit(&instance, None)?;
+        let pending = instance.isolate.enter_for(Some(admitted.id), |ctx| -> Result<_, JsException> {
             let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
             let isolate = &instance.isolate;
             let exported = named_export(&ctx, &instance, export)?;
@@ -120,33 +279,55 @@ impl WorkerService {
             let result: Value =
                 function.call((This(object), rquickjs::function::Rest(args))).map_err(|_| caught(&ctx))?;
             Ok(await_value(&ctx, result, convert))
-        })?;
-        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+        });
+        let outcome = match pending {
+            Ok(pending) => {
+                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+            }
+            Err(exception) => Err(exception),
+        };
+        outcome.map_err(|e| self.failure(&instance.isolate, e))
     }
 
     /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute). If the handler
     /// fails after calling `ctx.passThroughOnException()`, the request goes to the Worker's
     /// `globalOutbound` instead, as in workerd (with an empty body if the Worker read it).
     /// Under [`WorkerOptions::test_scheduled`], `/__scheduled?cron=...` runs `scheduled()`.
-    pub async fn fetch(&self, request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
+    pub async fn fetch(&self, mut request: http::Request<Body>) -> Result<http::Response<Body>, JsException> {
         if options().test_scheduled && request.uri().path() == "/__scheduled" {
             return self.scheduled_endpoint(request.uri()).await;
         }
+        let overflowed = self.limit_body(&mut request)?;
         let instance = self.instance().await?;
+        let admitted = self.admit(&instance, request.extensions().get::<RequestId>().copied())?;
         let url = request.uri().to_string();
         let isolate = instance.isolate.clone();
         let pass_through = Rc::new(PassThrough::default());
-        let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url, &pass_through, None))?;
-        let outcome =
-            pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")));
+        let request_id = Some(admitted.id);
+        let pending =
+            isolate.enter_for(request_id, |ctx| call_handler(&ctx, &instance, request, url, &pass_through, None));
+        let outcome = match pending {
+            Ok(pending) => {
+                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+            }
+            Err(exception) => Err(exception),
+        };
+        let outcome = outcome.map_err(|e| self.request_failure(&isolate, &overflowed, e));
         let Some(key) = pass_through.request.get() else { return outcome };
-        let original = isolate.enter(|ctx| original_request(&ctx, key));
+        // A broken limit is answered as such, never passed through.
+        if outcome.as_ref().is_err_and(|e| limits::exceeded_limit(e).is_some()) {
+            return outcome;
+        }
+        let original = isolate.enter_for(request_id, |ctx| original_request(&ctx, key));
         match (outcome, original) {
             (Ok(response), _) => Ok(response),
             (Err(exception), Ok(request)) => {
-                eprintln!(
+                tracing::error!(
+                    service = %self.prepared.name,
+                    request_id = request_id.map(tracing::field::display),
                     "{}: Uncaught {exception} (passed through to {})",
-                    self.prepared.name, self.prepared.global_outbound
+                    self.prepared.name,
+                    self.prepared.global_outbound
                 );
                 let services =
                     self.services.upgrade().ok_or_else(|| JsException::error("the server is shutting down"))?;
@@ -238,8 +419,21 @@ impl WorkerService {
             Script::Modules(code) => Some(code.clone()),
             Script::ServiceWorker { .. } => None,
         };
-        let isolate = Isolate::new(&prepared.name, code.clone(), IsolateLimits::default())
+        let isolate = Isolate::new(&prepared.name, code.clone(), isolate_limits(&prepared.limits))
             .map_err(|e| JsException::error(format!("cannot create an isolate: {e}")))?;
+        let slot = Rc::downgrade(&self.slot);
+        let name = prepared.name.clone();
+        isolate.set_limit_hook(Box::new(move |exceeded| {
+            crate::metrics::limit_exceeded(&name, limits::of(exceeded));
+            if exceeded.condemns() {
+                let limit = limits::of(exceeded).as_str();
+                tracing::warn!(service = %name, "{name}: isolate discarded: it broke its {limit} limit");
+                if let Some(slot) = slot.upgrade() {
+                    discard_condemned(&slot);
+                }
+            }
+        }));
+        crate::metrics::isolate_started(&prepared.name, &isolate);
         let services = self.services.clone();
         let started = isolate.enter(|ctx| -> Result<_, JsException> {
             let caught = |ctx: &Ctx<'_>| JsException::from_value(ctx, ctx.catch());
@@ -248,7 +442,8 @@ impl WorkerService {
             if options().predictable {
                 predictable_random(&ctx).map_err(|_| caught(&ctx))?;
             }
-            let outbound = ServiceBinding::new(&prepared.global_outbound, services.clone());
+            let outbound =
+                ServiceBinding::to(&prepared.global_outbound_target, &prepared.name, "globalOutbound", &services);
             nanod_web::fetcher::set_global_outbound(&ctx, Rc::new(outbound)).map_err(|_| caught(&ctx))?;
             let env = build_env(&ctx, prepared, &services).map_err(|_| caught(&ctx))?;
             let exec_ctx = execution_context(&ctx).map_err(|_| caught(&ctx))?;
@@ -294,9 +489,14 @@ impl WorkerService {
             }
             Err(e) => (Err(e), 0, 0, false),
         };
-        handler.map(|(handler, namespace)| {
-            Rc::new(Instance { isolate, handler, namespace, env, exec_ctx, service_worker })
-        })
+        match handler {
+            Ok((handler, namespace)) if isolate.condemned().is_none() => {
+                let in_flight = Cell::new(0);
+                Ok(Rc::new(Instance { isolate, handler, namespace, env, exec_ctx, service_worker, in_flight }))
+            }
+            Ok(_) => Err(self.failure(&isolate, JsException::error("the isolate was condemned while starting"))),
+            Err(exception) => Err(self.failure(&isolate, exception)),
+        }
     }
 }
 
@@ -307,30 +507,41 @@ impl WorkerService {
     /// `ctx.props` from `call`'s props.
     pub async fn fetch_entrypoint(
         &self,
-        request: http::Request<Body>,
+        mut request: http::Request<Body>,
         call: &CallTarget,
     ) -> Result<http::Response<Body>, JsException> {
+        let overflowed = self.limit_body(&mut request)?;
         let instance = self.instance().await?;
+        let admitted = self.admit(&instance, request.extensions().get::<RequestId>().copied())?;
         let url = request.uri().to_string();
         let pass_through = Rc::new(PassThrough::default());
         let isolate = instance.isolate.clone();
-        let pending = isolate.enter(|ctx| call_handler(&ctx, &instance, request, url, &pass_through, Some(call)))?;
-        pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
-    }
-
-    /// A JS RPC into this Worker: the method (or property) `rpc.method` of `call`'s entrypoint,
-    /// with the arguments deserialized here and the result serialized back; a thrown
-    /// exception comes back as workerd shapes it ([`nanod_web::rpc::rpc_exception`]).
-    pub async fn rpc(&self, call: &CallTarget, rpc: RpcCall) -> Result<Cloned, JsException> {
-        let instance = self.instance().await?;
-        let pending = instance.isolate.enter(|ctx| rpc_call(&ctx, &instance, call, rpc));
+        let pending = isolate
+            .enter_for(Some(admitted.id), |ctx| call_handler(&ctx, &instance, request, url, &pass_through, Some(call)));
         let outcome = match pending {
             Ok(pending) => {
                 pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
             }
             Err(exception) => Err(exception),
         };
-        outcome.map_err(nanod_web::rpc::rpc_exception)
+        outcome.map_err(|e| self.request_failure(&isolate, &overflowed, e))
+    }
+
+    /// A JS RPC into this Worker: the method (or property) `rpc.method` of `call`'s entrypoint,
+    /// with the arguments deserialized here and the result serialized back; a thrown
+    /// exception comes back as thrown (the binding checks it for a broken limit before
+    /// shaping it as workerd does, [`nanod_web::rpc::rpc_exception`]).
+    pub async fn rpc(&self, call: &CallTarget, rpc: RpcCall) -> Result<Cloned, JsException> {
+        let instance = self.instance().await?;
+        let admitted = self.admit(&instance, rpc.request)?;
+        let pending = instance.isolate.enter_for(Some(admitted.id), |ctx| rpc_call(&ctx, &instance, call, rpc));
+        let outcome = match pending {
+            Ok(pending) => {
+                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+            }
+            Err(exception) => Err(exception),
+        };
+        outcome.map_err(|e| self.failure(&instance.isolate, e))
     }
 }
 
@@ -518,12 +729,19 @@ fn execution_context<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let object = Object::new(ctx.clone())?;
     let wait_until = Function::new(ctx.clone(), |ctx: Ctx<'js>, promise: Value<'js>| {
         let settled = await_value(&ctx, promise, |_, _| Ok(()));
-        let name = Isolate::from_ctx(&ctx).map(|i| i.name().to_owned()).unwrap_or_default();
+        let isolate = Isolate::from_ctx(&ctx);
+        let name = isolate.as_ref().map(|i| i.name().to_owned()).unwrap_or_default();
+        // The request's JS time and subrequests go on counting until its waitUntil work ends.
+        let accounting = isolate.zip(nanod_js::current_request()).map(|(i, id)| i.begin_request(id));
+        // A drain waits for this work (see `lifecycle`).
+        let busy = crate::lifecycle::busy();
         tokio::task::spawn_local(async move {
+            let _busy = busy;
+            let _accounting = accounting;
             match settled.await {
                 // Work that can never finish is simply dropped, as in workerd.
                 Ok(Err(exception)) if exception.message == nanod_js::HUNG => {}
-                Ok(Err(exception)) => eprintln!("{name}: Uncaught (in waitUntil) {exception}"),
+                Ok(Err(exception)) => tracing::error!(service = %name, "{name}: Uncaught (in waitUntil) {exception}"),
                 _ => {}
             }
         });

@@ -77,8 +77,12 @@ impl Server {
             let mut port_tx = Some(port_tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("nanod: listening on http=127.0.0.1:") {
-                    if let (Some(tx), Ok(port)) = (port_tx.take(), rest.trim().parse::<u16>()) {
+                // Anywhere in the line: under `--log-format json` it is a JSON object's message.
+                const LISTENING: &str = "nanod: listening on http=127.0.0.1:";
+                if let Some(at) = line.find(LISTENING) {
+                    let rest = &line[at + LISTENING.len()..];
+                    let digits = rest.find(|c: char| !c.is_ascii_digit()).map_or(rest, |end| &rest[..end]);
+                    if let (Some(tx), Ok(port)) = (port_tx.take(), digits.parse::<u16>()) {
                         let _ = tx.send(port);
                     }
                 }
@@ -95,6 +99,11 @@ impl Server {
             }
         };
         Server { child, port, stderr: log }
+    }
+
+    /// The server's process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Everything nanod wrote to stderr so far.
