@@ -587,15 +587,18 @@ def main():
                            f"{f1(per['wd']) if mode != 'base' else '–'} | "
                            f"{ratio(per['n'], per['wd']) if mode != 'base' else '–'} |")
             out.append("")
-        # ---------------- 9. metrics on vs off (nanod only)
+        # ---------------- 9. metrics and limits on vs off (nanod only)
         if want("metrics"):
             cfg = gen.hello(gdir)
+            unlimited = gen.hello(gdir, no_limits=True)
             mres = {}
             for key, label, extra in [("off", "metrics off (default)", []),
                                       ("on", "metrics on (`--admin 127.0.0.1:0`)", ["--admin", "127.0.0.1:0"]),
+                                      ("nolimits", "metrics off, limits off", []),
                                       ("quiet", "metrics off, `--access-log off`", ["--access-log", "off"])]:
                 log(f"metrics: nanod --threads 1, {label}, wrk {a.seconds}s")
-                s = serve(f"nanod --threads 1 metrics-{key}", nanod(1) + extra, cfg)
+                s = serve(f"nanod --threads 1 metrics-{key}", nanod(1) + extra,
+                          unlimited if key == "nolimits" else cfg)
                 mres[key] = run_wrk(s, a.seconds) if s else None
                 if s and key == "on":
                     # The counters must have seen the run: proof that recording was on.
@@ -614,16 +617,21 @@ def main():
                                 f"wrk made {mres[key]['reqs']}")
                 if s:
                     s.stop()
-            out.append(f"### 9. metrics cost: hello, nanod 1 thread, wrk -t2 -c50 -d{a.seconds}s, one run each\n")
+            out.append(f"### 9. metrics and limits cost: hello, nanod 1 thread, wrk -t2 -c50 -d{a.seconds}s, "
+                       "one run each\n")
             out.append("| nanod | requests/s | CPU µs/request |")
             out.append("|---|---:|---:|")
-            for key, label, _ in [("off", "metrics off (default)", None), ("on", "metrics on (`--admin`)", None),
-                                  ("quiet", "metrics off, `--access-log off` (reference)", None)]:
+            for key, label in [("off", "metrics off, default limits (the default)"),
+                               ("on", "metrics on (`--admin`), default limits"),
+                               ("nolimits", "metrics off, every limit 0 (off)"),
+                               ("quiet", "metrics off, `--access-log off` (reference)")]:
                 r = mres.get(key)
                 out.append(f"| {label} | {f0(get(r, 'rps'))} | {f2(get(r, 'cpu_us'))} |")
-            on, off = mres.get("on"), mres.get("off")
-            out.append(f"| on / off | {ratio(get(on, 'rps'), get(off, 'rps'))} | "
+            on, off, free = mres.get("on"), mres.get("off"), mres.get("nolimits")
+            out.append(f"| metrics on / off | {ratio(get(on, 'rps'), get(off, 'rps'))} | "
                        f"{ratio(get(on, 'cpu_us'), get(off, 'cpu_us'))} |")
+            out.append(f"| limits on / off | {ratio(get(off, 'rps'), get(free, 'rps'))} | "
+                       f"{ratio(get(off, 'cpu_us'), get(free, 'cpu_us'))} |")
             out.append("")
     finally:
         kill_all()

@@ -103,11 +103,11 @@ def _write(path, text):
         f.write(text)
 
 
-def _worker(module, bindings=()):
+def _worker(module, bindings=(), extra=""):
     b = ", ".join(bindings)
     return (
         f'(modules = [(name = "{module}", esModule = embed "{module}")], '
-        f'compatibilityDate = "{COMPAT}", bindings = [{b}])'
+        f'compatibilityDate = "{COMPAT}", bindings = [{b}]{extra})'
     )
 
 
@@ -121,12 +121,15 @@ def _config(services, entry, extra_services=()):
     return "".join(lines)
 
 
-def hello(root):
-    d = os.path.join(root, "hello")
+def hello(root, no_limits=False):
+    """The hello Worker; with `no_limits`, nanod's limits all off (a nanod-only config)."""
+    d = os.path.join(root, "hello-no-limits" if no_limits else "hello")
     os.makedirs(d, exist_ok=True)
     _write(os.path.join(d, "hello.js"), HELLO_JS)
     path = os.path.join(d, "config.capnp")
-    _write(path, _config([("main", _worker("hello.js"))], "main"))
+    extra = (", limits = (cpuMs = 0, memoryMb = 0, concurrentRequests = 0, requestBodyBytes = 0, subrequests = 0)"
+             if no_limits else "")
+    _write(path, _config([("main", _worker("hello.js", extra=extra))], "main"))
     return path
 
 

@@ -134,7 +134,7 @@ impl Limits {
     pub const DEFAULT_MEMORY_MB: u32 = 128;
     pub const DEFAULT_CONCURRENT_REQUESTS: u32 = 10_000;
     pub const DEFAULT_REQUEST_BODY_BYTES: u64 = 100 << 20;
-    pub const DEFAULT_SUBREQUESTS: u32 = 1_000;
+    pub const DEFAULT_SUBREQUESTS: u32 = 10_000;
 
     pub fn cpu_ms(&self) -> u32 {
         self.cpu_ms.unwrap_or(Self::DEFAULT_CPU_MS)

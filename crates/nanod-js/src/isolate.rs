@@ -207,16 +207,7 @@ impl Isolate {
                 Err(_) if self.0.meter.stopping() => {}
                 Err(job) => {
                     let exception = job.0.with(|ctx| JsException::from_value(&ctx, ctx.catch()));
-                    if self.is_heap_exhaustion(&exception) {
-                        self.condemn(Exceeded::Memory);
-                    } else {
-                        let service = &*self.0.name;
-                        tracing::error!(
-                            service,
-                            request_id = current_request().map(tracing::field::display),
-                            "{service}: Uncaught {exception}"
-                        );
-                    }
+                    self.uncaught(&exception, "Uncaught");
                 }
             }
         }
@@ -228,18 +219,24 @@ impl Isolate {
                 restored.map(|reason| JsException::from_value(&ctx, reason)).collect()
             });
             for exception in reasons {
-                if self.is_heap_exhaustion(&exception) {
-                    self.condemn(Exceeded::Memory);
-                } else {
-                    let service = &*self.0.name;
-                    tracing::error!(
-                        service,
-                        request_id = current_request().map(tracing::field::display),
-                        "{service}: Uncaught (in promise) {exception}"
-                    );
-                }
+                self.uncaught(&exception, "Uncaught (in promise)");
             }
         }
+    }
+
+    /// An exception nothing caught: the heap running out condemns the isolate; anything else
+    /// is logged as `NAME: <what> <exception>`.
+    fn uncaught(&self, exception: &JsException, what: &str) {
+        if self.is_heap_exhaustion(exception) {
+            self.condemn(Exceeded::Memory);
+            return;
+        }
+        let service = &*self.0.name;
+        tracing::error!(
+            service,
+            request_id = current_request().map(tracing::field::display),
+            "{service}: {what} {exception}"
+        );
     }
 
     /// Whether `exception`, which reached Rust uncaught, means the heap ran out: QuickJS's

@@ -19,8 +19,8 @@ impl std::fmt::Display for Location {
 pub enum ServerError {
     #[error("{at}service \"{service}\": module \"{module}\": {message}")]
     Compile { at: Location, service: String, module: String, message: String },
-    #[error("service \"{service}\": {message}")]
-    Worker { service: String, message: String },
+    #[error("{at}service \"{service}\": {message}")]
+    Worker { at: Location, service: String, message: String },
     /// A Worker's code failed when first evaluated (workerd's wording).
     #[error("service {service}: Uncaught {message}")]
     WorkerStart { service: String, message: String },
@@ -28,8 +28,8 @@ pub enum ServerError {
     /// warnings), each after the config position it concerns.
     #[error("{}", compat_lines(.service, .lines))]
     Compat { service: String, lines: Vec<(Location, String)> },
-    #[error("service \"{service}\": binding \"{binding}\": {message}")]
-    Binding { service: String, binding: String, message: String },
+    #[error("{at}service \"{service}\": binding \"{binding}\": {message}")]
+    Binding { at: Location, service: String, binding: String, message: String },
     /// A binding's named entrypoint that its target does not export (workerd's wording).
     #[error("{0}")]
     Entrypoint(String),

@@ -94,24 +94,38 @@ impl Prepared {
                     PreparedService::Worker(Arc::new(prepare_worker(&service.name, worker, options)?))
                 }
                 ServiceKind::Network(network) => {
-                    let fail = |message: String| ServerError::Worker { service: service.name.clone(), message };
+                    let fail = |message: String| ServerError::Worker {
+                        at: Location(Some(service.span.clone())),
+                        service: service.name.clone(),
+                        message,
+                    };
                     let policy = Policy::from_config(network).map_err(|e| fail(e.to_string()))?;
                     let tls = crate::tls::client::client_config(network.tls.as_ref()).map_err(fail)?;
                     PreparedService::Network(Arc::new(NetworkService::new(service.name.as_str(), policy, tls)))
                 }
-                ServiceKind::External(external) => match ExternalService::new(&service.name, external)
-                    .map_err(|message| ServerError::Worker { service: service.name.clone(), message })?
-                {
-                    Some(external) => PreparedService::External(Arc::new(external)),
-                    None => PreparedService::Unimplemented { kind: "tcp external" },
-                },
+                ServiceKind::External(external) => {
+                    match ExternalService::new(&service.name, external).map_err(|message| ServerError::Worker {
+                        at: Location(Some(service.span.clone())),
+                        service: service.name.clone(),
+                        message,
+                    })? {
+                        Some(external) => PreparedService::External(Arc::new(external)),
+                        None => PreparedService::Unimplemented { kind: "tcp external" },
+                    }
+                }
                 ServiceKind::Disk(disk) => {
                     let path = disk.path.as_deref().ok_or_else(|| ServerError::Worker {
+                        at: Location(Some(service.span.clone())),
                         service: service.name.clone(),
                         message: "a disk service needs a path".to_owned(),
                     })?;
-                    let served = DiskService::new(path, disk.writable, disk.allow_dotfiles)
-                        .map_err(|message| ServerError::Worker { service: service.name.clone(), message })?;
+                    let served = DiskService::new(path, disk.writable, disk.allow_dotfiles).map_err(|message| {
+                        ServerError::Worker {
+                            at: Location(Some(service.span.clone())),
+                            service: service.name.clone(),
+                            message,
+                        }
+                    })?;
                     PreparedService::Disk(Arc::new(served))
                 }
             };
@@ -119,8 +133,11 @@ impl Prepared {
         }
         if !services.contains_key(INTERNET) {
             // workerd's implicit `internet`: `allow = ["public"]`, `tlsOptions = (trustBrowserCas = true)`.
-            let tls = crate::tls::client::client_config(None)
-                .map_err(|message| ServerError::Worker { service: INTERNET.to_owned(), message })?;
+            let tls = crate::tls::client::client_config(None).map_err(|message| ServerError::Worker {
+                at: Location::default(),
+                service: INTERNET.to_owned(),
+                message,
+            })?;
             services.insert(
                 INTERNET.to_owned(),
                 PreparedService::Network(Arc::new(NetworkService::new(INTERNET, Policy::default(), tls))),
@@ -160,7 +177,11 @@ fn prepare_worker(
     worker: &nanod_config::Worker,
     options: &compat::Options,
 ) -> Result<PreparedWorker, ServerError> {
-    let worker_error = |message: String| ServerError::Worker { service: name.to_owned(), message };
+    let worker_error = |message: String| ServerError::Worker {
+        at: Location(Some(worker.span.clone())),
+        service: name.to_owned(),
+        message,
+    };
     let compat = match &worker.source {
         // `inherit` is refused below; its date and flags would be the base Worker's.
         WorkerSource::Inherit(_) => CompatFlags::default(),
@@ -223,8 +244,12 @@ fn prepare_worker(
     };
     let mut bindings = Vec::new();
     for binding in &worker.bindings {
-        let binding_error =
-            |message: String| ServerError::Binding { service: name.to_owned(), binding: binding.name.clone(), message };
+        let binding_error = |message: String| ServerError::Binding {
+            at: Location(Some(binding.span.clone())),
+            service: name.to_owned(),
+            binding: binding.name.clone(),
+            message,
+        };
         let value = match &binding.kind {
             BindingKind::Text(text) => BindingValue::Text(text.as_str().into()),
             BindingKind::Data(bytes) => BindingValue::Data(bytes.as_slice().into()),
