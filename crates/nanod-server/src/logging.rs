@@ -24,6 +24,7 @@
 use std::cell::OnceCell;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -65,8 +66,15 @@ impl Default for LogOptions {
 
 /// Installs the process's logger (stderr). A second call does nothing.
 pub fn init(options: LogOptions) {
-    let _ = tracing::subscriber::set_global_default(subscriber(options, Stderr));
+    if tracing::subscriber::set_global_default(subscriber(options, Stderr)).is_ok() {
+        PRETTY_ACCESS.store(options.access && options.format == LogFormat::Pretty, Relaxed);
+    }
 }
+
+/// Whether [`access`] writes pretty lines into the buffers itself instead of through
+/// `tracing`: the default logger's case. An event through the subscriber costs its fields'
+/// `String`s and the dispatch, ~0.7 µs of a hello request's ~12; the line is the same.
+static PRETTY_ACCESS: AtomicBool = AtomicBool::new(false);
 
 /// Writes every access line still buffered; for the exit.
 pub fn flush() {
@@ -212,6 +220,20 @@ pub fn access(
     elapsed: std::time::Duration,
 ) {
     let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    if PRETTY_ACCESS.load(Relaxed) {
+        thread_local! {
+            static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else { return };
+            line.clear();
+            let who = format_args!("{service} [req {request_id}]");
+            if pretty_access(&mut *line, who, method.as_str(), path, status, duration_ms).is_ok() {
+                buffer_line(line.as_bytes());
+            }
+        });
+        return;
+    }
     tracing::info!(
         target: ACCESS,
         service,
@@ -297,6 +319,18 @@ fn who(fields: &Fields) -> String {
     }
 }
 
+/// A pretty access line: `NAME [req ID]: GET /path 200 0.42ms`.
+fn pretty_access(
+    out: &mut impl std::fmt::Write,
+    who: impl std::fmt::Display,
+    method: &str,
+    path: &str,
+    status: impl std::fmt::Display,
+    duration_ms: impl std::fmt::Display,
+) -> std::fmt::Result {
+    writeln!(out, "{who}: {method} {path} {status} {duration_ms}ms")
+}
+
 struct Pretty;
 
 impl<S, N> FormatEvent<S, N> for Pretty
@@ -327,15 +361,8 @@ where
             }
             ACCESS => {
                 let field = |name| fields.text(name).unwrap_or_default();
-                writeln!(
-                    writer,
-                    "{}: {} {} {} {}ms",
-                    who(&fields),
-                    field("method"),
-                    field("path"),
-                    field("status"),
-                    field("duration_ms")
-                )
+                let who = who(&fields);
+                pretty_access(&mut writer, &who, field("method"), field("path"), field("status"), field("duration_ms"))
             }
             _ => {
                 writer.write_str(&fields.message)?;
