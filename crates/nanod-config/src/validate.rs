@@ -40,7 +40,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
     };
     // A binding's `timeoutMs` and `fallback` (nanod extensions) apply where a call can fail
     // over: service bindings and `globalOutbound`. A fallback may have its own fallback.
-    let check_failover = |d: &ServiceDesignator, what: &str, applies: bool| -> Result<(), Error> {
+    let check_failover = |d: &ServiceDesignator, what: &str, owner: &str, applies: bool| -> Result<(), Error> {
         let mut current = d;
         let mut depth = 0;
         while let Some(fallback) = &current.fallback {
@@ -49,6 +49,11 @@ pub fn validate(config: &Config) -> Result<(), Error> {
                     &fallback.span,
                     format!("{what}: 'fallback' applies only to service bindings and globalOutbound"),
                 ));
+            }
+            if fallback.name == owner && fallback.entrypoint.is_none() {
+                // Its fallback would run the handler that made the failed call, which calls
+                // again: a loop on every failure. A named entrypoint of the Worker is fine.
+                return Err(invalid(&fallback.span, format!("{what}: the fallback is the Worker '{owner}' itself")));
             }
             if fallback.name == d.name {
                 return Err(invalid(
@@ -85,7 +90,7 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             return Err(invalid(&socket.span, format!("socket '{}' has no service", socket.name)));
         }
         check_ref(&socket.service, &format!("socket '{}'", socket.name))?;
-        check_failover(&socket.service, &format!("socket '{}'", socket.name), false)?;
+        check_failover(&socket.service, &format!("socket '{}'", socket.name), "", false)?;
     }
 
     for service in &config.services {
@@ -162,23 +167,23 @@ pub fn validate(config: &Config) -> Result<(), Error> {
             if let Some(d) = target {
                 let what = format!("binding '{}'", binding.name);
                 check_ref(d, &what)?;
-                check_failover(d, &what, matches!(binding.kind, BindingKind::Service(_)))?;
+                check_failover(d, &what, name, matches!(binding.kind, BindingKind::Service(_)))?;
             }
         }
         if let Some(d) = &worker.global_outbound {
             let what = format!("globalOutbound of worker '{name}'");
             check_ref(d, &what)?;
-            check_failover(d, &what, true)?;
+            check_failover(d, &what, name, true)?;
         }
         if let Some(d) = &worker.cache_api_outbound {
             let what = format!("cacheApiOutbound of worker '{name}'");
             check_ref(d, &what)?;
-            check_failover(d, &what, false)?;
+            check_failover(d, &what, name, false)?;
         }
         for d in &worker.tails {
             let what = format!("a tail of worker '{name}'");
             check_ref(d, &what)?;
-            check_failover(d, &what, false)?;
+            check_failover(d, &what, name, false)?;
         }
         if let DurableObjectStorage::LocalDisk(disk) = &worker.durable_object_storage {
             if !matches!(services.get(disk.as_str()).map(|s| &s.kind), Some(ServiceKind::Disk(_))) {
@@ -290,7 +295,7 @@ mod tests {
         );
         check(
             &config(&binding("service = (name = \"main\", fallback = \"main\")"), ""),
-            ":3:164: binding 'A': the fallback is the binding's own service 'main'",
+            ":3:164: binding 'A': the fallback is the Worker 'main' itself",
         );
         check(
             &config(&binding("kvNamespace = (name = \"main\", timeoutMs = 5)"), ""),
@@ -311,7 +316,7 @@ mod tests {
             format!("(name = \"main\", worker = {})", worker_with(&format!("bindings = [(name = \"A\", {d})]")))
         };
         let two = format!("{},\n(name = \"b\", worker = {W}),\n(name = \"c\", worker = {W})", binding(
-            "service = (name = \"b\", timeoutMs = 5, fallback = (name = \"c\", timeoutMs = 9, fallback = \"main\"))"
+            "service = (name = \"b\", timeoutMs = 5, fallback = (name = \"c\", timeoutMs = 9, fallback = (name = \"main\", entrypoint = \"Errors\")))"
         ));
         check(&config(&two, ""), "ok");
         // Every step of a chain is checked, not only the first.
@@ -325,7 +330,9 @@ mod tests {
             ),
             ":3:161: the fallback of binding 'A' refers to undefined service 'b2'; did you mean 'b'?",
         );
-        let deep = (0..8).fold("\"main\"".to_owned(), |inner, _| format!("(name = \"main\", fallback = {inner})"));
+        let deep = (0..8).fold("(name = \"main\", entrypoint = \"E\")".to_owned(), |inner, _| {
+            format!("(name = \"main\", entrypoint = \"E\", fallback = {inner})")
+        });
         let long = format!("service = (name = \"b\", fallback = {deep})");
         let long = config(&format!("{},\n(name = \"b\", worker = {W})", binding(&long)), "");
         assert!(
@@ -338,7 +345,7 @@ mod tests {
             &config(
                 &format!(
                     "(name = \"main\", worker = {})",
-                    worker_with("globalOutbound = (name = \"internet\", timeoutMs = 100, fallback = \"main\")")
+                    worker_with("globalOutbound = (name = \"internet\", timeoutMs = 100, fallback = (name = \"main\", entrypoint = \"Offline\"))")
                 ),
                 "",
             ),

@@ -45,12 +45,42 @@ impl Default for IsolateLimits {
 /// the futures and timers that entry starts, so work resumed later (a fetch settling, a timer
 /// firing) is attributed to the same request. Logs tag `console.*` lines with it and service
 /// bindings carry it across hops.
+///
+/// It also counts the service-binding hops that led to the entry, so a recursion through
+/// Workers is refused at [`MAX_REQUEST_DEPTH`] instead of running until a limit breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RequestId(pub u64);
+pub struct RequestId {
+    id: u64,
+    depth: u8,
+}
+
+/// How many nested hops (service-binding calls, `fetch()`) a request may make, as Cloudflare's
+/// runtime allows.
+pub const MAX_REQUEST_DEPTH: u8 = 16;
+
+impl RequestId {
+    /// A request that came from outside (a socket), at depth 0.
+    pub const fn new(id: u64) -> RequestId {
+        RequestId { id, depth: 0 }
+    }
+
+    /// The same request one hop further: what the callee of a binding works for.
+    pub fn hop(self) -> RequestId {
+        RequestId { id: self.id, depth: self.depth.saturating_add(1) }
+    }
+
+    pub fn id(self) -> u64 {
+        self.id
+    }
+
+    pub fn depth(self) -> u8 {
+        self.depth
+    }
+}
 
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:016x}", self.0)
+        write!(f, "{:016x}", self.id)
     }
 }
 
@@ -645,17 +675,17 @@ mod tests {
             let isolate = Isolate::new("t", None, IsolateLimits::default()).unwrap();
             isolate.enter(|ctx| {
                 fn seen<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-                    let now = current_request().map_or(0.0, |r| r.0 as f64);
+                    let now = current_request().map_or(0.0, |r| r.id() as f64);
                     spawn_promise(&ctx, async move { Ok::<_, JsException>(format!("{now}")) })
                 }
                 fn tag() -> f64 {
-                    current_request().map_or(0.0, |r| r.0 as f64)
+                    current_request().map_or(0.0, |r| r.id() as f64)
                 }
                 ctx.globals().set("seen", Function::new(ctx.clone(), seen).unwrap()).unwrap();
                 ctx.globals().set("tag", Function::new(ctx.clone(), tag).unwrap()).unwrap();
             });
             for id in [7u64, 9] {
-                isolate.enter_for(Some(RequestId(id)), |ctx| {
+                isolate.enter_for(Some(RequestId::new(id)), |ctx| {
                     ctx.eval::<(), _>(format!("seen().then(v => {{ globalThis.r{id} = [v, tag()]; }});")).unwrap();
                 });
             }

@@ -24,7 +24,7 @@ pub mod timers;
 pub use exception::JsException;
 pub use isolate::{
     await_value, current_request, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard,
-    RequestId, Settle, WeakIsolate, HUNG,
+    RequestId, Settle, WeakIsolate, HUNG, MAX_REQUEST_DEPTH,
 };
 pub use limits::{Exceeded, RequestGuard};
 pub use rquickjs;

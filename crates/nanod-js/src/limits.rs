@@ -56,6 +56,10 @@ pub type LimitHook = Box<dyn Fn(Exceeded)>;
 
 /// workerd's (the Workers platform's) error for a subrequest over the limit.
 pub const TOO_MANY_SUBREQUESTS: &str = "Too many subrequests by single Worker invocation.";
+/// Cloudflare's refusal of a call past [`crate::isolate::MAX_REQUEST_DEPTH`] nested hops.
+pub const TOO_DEEP: &str = "Subrequest depth limit exceeded. This request recursed through Workers too many times. \
+                            This can happen e.g. if you have a Worker or Durable Object that calls other Workers or \
+                            objects recursively.";
 
 /// Whether `exception` is QuickJS's out-of-memory error.
 pub fn is_out_of_memory(exception: &JsException) -> bool {
@@ -320,9 +324,15 @@ impl Isolate {
 /// for no registered request are not counted.
 pub fn subrequest(ctx: &Ctx<'_>) -> Result<(), JsException> {
     let (Some(isolate), Some(request)) = (Isolate::from_ctx(ctx), current_request()) else { return Ok(()) };
+    let service = isolate.name();
+    if request.depth() >= crate::isolate::MAX_REQUEST_DEPTH {
+        tracing::warn!(service, request_id = %request, "{service}: a call {} hops deep refused: {TOO_DEEP}", request.depth() + 1);
+        return Err(JsException::error(TOO_DEEP));
+    }
     if isolate.meter().count_subrequest(request) {
         return Ok(());
     }
+    tracing::warn!(service, request_id = %request, "{service}: limit exceeded (subrequests): {TOO_MANY_SUBREQUESTS}");
     isolate.meter().report(Exceeded::Subrequests);
     Err(JsException::error(TOO_MANY_SUBREQUESTS))
 }
@@ -349,7 +359,7 @@ mod tests {
         let seen = reported.clone();
         isolate.set_limit_hook(Box::new(move |why| seen.set(Some(why))));
         let started = Instant::now();
-        let outcome = isolate.enter_for(Some(RequestId(1)), |ctx| {
+        let outcome = isolate.enter_for(Some(RequestId::new(1)), |ctx| {
             let result = ctx.eval::<(), _>("try { while (true) {} } catch (e) { globalThis.caught = true }");
             (result.is_err(), ctx.globals().get::<_, Option<bool>>("caught").unwrap())
         });
@@ -363,16 +373,16 @@ mod tests {
     #[test]
     fn a_request_budget_spans_its_entries_and_ends_with_the_request() {
         let isolate = limited(40);
-        let guard = isolate.begin_request(RequestId(5));
+        let guard = isolate.begin_request(RequestId::new(5));
         let spin = "{ const end = Date.now() + 25; while (Date.now() < end) {} }";
-        isolate.enter_for(Some(RequestId(5)), |ctx| ctx.eval::<(), _>(spin).unwrap());
+        isolate.enter_for(Some(RequestId::new(5)), |ctx| ctx.eval::<(), _>(spin).unwrap());
         assert_eq!(isolate.condemned(), None);
         // Another request, and entries for none, have budgets of their own.
-        isolate.enter_for(Some(RequestId(6)), |ctx| ctx.eval::<(), _>(spin).unwrap());
+        isolate.enter_for(Some(RequestId::new(6)), |ctx| ctx.eval::<(), _>(spin).unwrap());
         isolate.enter(|ctx| ctx.eval::<(), _>(spin).unwrap());
         assert_eq!(isolate.condemned(), None);
         // The second 25 ms of request 5 goes over its 40.
-        let failed = isolate.enter_for(Some(RequestId(5)), |ctx| ctx.eval::<(), _>(spin).is_err());
+        let failed = isolate.enter_for(Some(RequestId::new(5)), |ctx| ctx.eval::<(), _>(spin).is_err());
         assert!(failed);
         assert_eq!(isolate.condemned(), Some(Exceeded::Cpu));
         drop(guard);
@@ -428,13 +438,13 @@ mod tests {
     fn subrequests_are_counted_per_registered_request() {
         let limits = IsolateLimits { subrequests: Some(2), ..IsolateLimits::default() };
         let isolate = Isolate::new("t", None, limits).unwrap();
-        let _guard = isolate.begin_request(RequestId(1));
+        let _guard = isolate.begin_request(RequestId::new(1));
         let counted = |request| isolate.enter_for(request, |ctx| subrequest(&ctx).map_err(|e| e.message));
-        assert_eq!(counted(Some(RequestId(1))), Ok(()));
-        assert_eq!(counted(Some(RequestId(1))), Ok(()));
-        assert_eq!(counted(Some(RequestId(1))), Err(TOO_MANY_SUBREQUESTS.to_owned()));
+        assert_eq!(counted(Some(RequestId::new(1))), Ok(()));
+        assert_eq!(counted(Some(RequestId::new(1))), Ok(()));
+        assert_eq!(counted(Some(RequestId::new(1))), Err(TOO_MANY_SUBREQUESTS.to_owned()));
         // Unregistered requests and entries for none are not counted.
-        assert_eq!(counted(Some(RequestId(2))), Ok(()));
+        assert_eq!(counted(Some(RequestId::new(2))), Ok(()));
         assert_eq!(counted(None), Ok(()));
         assert_eq!(isolate.condemned(), None, "a subrequest breach leaves the isolate alive");
     }

@@ -275,7 +275,7 @@ fn new_request_id() -> RequestId {
     let mut z = count.wrapping_add(seed);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    RequestId(z ^ (z >> 31))
+    RequestId::new(z ^ (z >> 31))
 }
 
 async fn respond(shared: &Listener, request: hyper::Request<Incoming>, request_id: RequestId) -> http::Response<Body> {

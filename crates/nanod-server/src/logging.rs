@@ -434,7 +434,7 @@ mod tests {
     }
 
     fn emit_all() {
-        let id = nanod_js::RequestId(0x1a2b);
+        let id = nanod_js::RequestId::new(0x1a2b);
         tracing::error!(service = "main", request_id = %id, "main: Uncaught Error: boom\n    at fetch (w.js:1:2)");
         tracing::info!(target: CONSOLE, service = "greeter", request_id = %id, "two\nlines");
         tracing::warn!(target: CONSOLE, service = "greeter", "careful");

@@ -159,7 +159,7 @@ pub async fn fetch(
         *request.uri_mut() = request_uri(current)?;
         *request.headers_mut() = headers.clone();
         if let Some(id) = request_id {
-            request.extensions_mut().insert(id);
+            request.extensions_mut().insert(id.hop());
         }
         let response = target.fetch(request).await?;
 

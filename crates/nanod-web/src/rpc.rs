@@ -77,7 +77,8 @@ fn call<'js>(
         None => None,
     };
     let target = fetcher.borrow().target();
-    let future = target.call(RpcCall { method, args, request: nanod_js::current_request() });
+    let future =
+        target.call(RpcCall { method, args, request: nanod_js::current_request().map(nanod_js::RequestId::hop) });
     spawn_promise(&ctx, async move { future.await.map(Returned) })
 }
 

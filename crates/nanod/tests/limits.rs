@@ -323,6 +323,48 @@ export default class extends WorkerEntrypoint {
     assert!(server.wait_for_stderr("Uncaught Error: Too many subrequests").contains(too_many));
 }
 
+#[test]
+fn a_worker_calling_itself_is_stopped_at_the_depth_limit_and_the_breach_is_logged() {
+    let dir = TestDir::new("limits-depth");
+    dir.write(
+        "main.js",
+        r#"
+export default {
+  async fetch(request, env) {
+    const depth = Number(new URL(request.url).searchParams.get("d") ?? 0);
+    try {
+      return await env.SELF.fetch(`http://self/?d=${depth + 1}`);
+    } catch (e) {
+      return new Response(`${depth}: ${e.message}`);
+    }
+  },
+};
+"#,
+    );
+    let services = [worker("main", "main.js", ", bindings = [(name = \"SELF\", service = \"main\")]")];
+    let server = Server::start(&config(&dir, &services, &[]), &["--threads", "1"]);
+    let response = server.get("/");
+    // The Worker at depth 16 (the 17th in the chain) is refused its call; every level above
+    // passes that answer up.
+    assert_eq!(response.status, 200);
+    assert!(response.text().starts_with("16: Subrequest depth limit exceeded."), "{}", response.text());
+    assert!(server.wait_for_stderr("17 hops deep refused").contains("main: a call 17 hops deep refused"));
+}
+
+#[test]
+fn a_subrequest_breach_is_logged_with_the_service() {
+    let dir = TestDir::new("limits-subrequest-log");
+    dir.write("main.js", "export default { async fetch(r, env) { for (let i = 0; i < 3; i++) await env.B.fetch('http://b/'); return new Response('no'); } };");
+    dir.write("b.js", "export default { fetch() { return new Response('b'); } };");
+    let services = [
+        worker("main", "main.js", ", bindings = [(name = \"B\", service = \"b\")], limits = (subrequests = 2)"),
+        worker("b", "b.js", ""),
+    ];
+    let server = Server::start(&config(&dir, &services, &[]), &["--threads", "1"]);
+    assert_eq!(server.get("/").status, 500);
+    assert!(server.wait_for_stderr("limit exceeded (subrequests)").contains("main: limit exceeded (subrequests)"));
+}
+
 /// Runs `nanod serve` on a config and returns its stderr, asserting exit code 1.
 fn serve_fails(dir: &TestDir, name: &str, text: &str) -> String {
     let path = dir.write(name, text);

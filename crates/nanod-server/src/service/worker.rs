@@ -141,7 +141,7 @@ fn fresh_request_id() -> RequestId {
     }
     NEXT.with(|next| {
         next.set(next.get() + 1);
-        RequestId((1 << 63) | next.get())
+        RequestId::new((1 << 63) | next.get())
     })
 }
 
