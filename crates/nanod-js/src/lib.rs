@@ -26,5 +26,5 @@ pub use isolate::{
     await_value, current_request, spawn_cancellable, spawn_promise, Cancellable, Isolate, IsolateLimits, OpGuard,
     RequestId, Settle, WeakIsolate, HUNG, MAX_REQUEST_DEPTH,
 };
-pub use limits::{Exceeded, RequestGuard};
+pub use limits::{CpuClock, Exceeded, RequestGuard};
 pub use rquickjs;

@@ -290,6 +290,11 @@ impl Isolate {
         self.meter().total()
     }
 
+    /// A reader of [`Isolate::cpu_time`] that does not keep the isolate alive.
+    pub fn cpu_clock(&self) -> CpuClock {
+        CpuClock(self.meter().clone())
+    }
+
     /// Sets what runs when one of this isolate's limits is broken.
     pub fn set_limit_hook(&self, hook: LimitHook) {
         self.meter().set_hook(hook);
@@ -316,6 +321,19 @@ impl Isolate {
             self.condemn(Exceeded::Memory);
         }
         self.condemned()
+    }
+}
+
+/// An isolate's JS time, readable after the isolate is gone (it holds the isolate's meter, not
+/// its heap): how an embedder that samples JS time still counts what a discarded isolate ran
+/// since its last sample.
+#[derive(Clone)]
+pub struct CpuClock(Rc<Meter>);
+
+impl CpuClock {
+    /// JS time the isolate has run (or had run when it was dropped).
+    pub fn total(&self) -> Duration {
+        self.0.total()
     }
 }
 

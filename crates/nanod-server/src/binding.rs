@@ -141,7 +141,10 @@ impl Hop {
         match self.call.and_then(|call| services.worker(&self.target).map(|worker| (call, worker))) {
             // `dispatch` records its own metrics; the entrypoint path is recorded here.
             Some((call, worker)) => {
-                crate::metrics::observe(&self.target, worker.fetch_entrypoint(request, &call)).await
+                let started = crate::metrics::start(&self.target);
+                let outcome = worker.fetch_entrypoint(request, &call).await;
+                crate::metrics::finish(started, &outcome);
+                outcome
             }
             None => services.dispatch(&self.target, request).await,
         }
@@ -153,7 +156,11 @@ impl Hop {
             return Err(JsException::error("Network connection lost."));
         };
         let call = self.call.unwrap_or_default();
-        worker.rpc(&call, rpc).await
+        // An RPC is one of the callee's requests in its metrics, as a fetch is.
+        let started = crate::metrics::start(&self.target);
+        let outcome = worker.rpc(&call, rpc).await;
+        crate::metrics::finish_rpc(started, &outcome);
+        outcome
     }
 }
 

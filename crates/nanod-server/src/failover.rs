@@ -99,20 +99,23 @@ impl Failure {
     }
 }
 
-/// `call`, failed as a timeout if it has not finished within `timeout`.
-async fn within<T>(
-    timeout: Option<Duration>,
-    call: impl Future<Output = Result<T, JsException>>,
-) -> Result<T, Failure> {
-    let outcome = match timeout {
-        // Dropping the call on expiry drops the target's future: its answer, if any, is lost.
-        Some(timeout) => tokio::time::timeout(timeout, call).await.map_err(|_| Failure::Timeout(timeout))?,
-        None => call.await,
-    };
-    outcome.map_err(Failure::of)
-}
-
 impl Failover {
+    /// `call` (to `target`), failed as a timeout if it has not finished within the timeout.
+    async fn within<T>(&self, target: &str, call: impl Future<Output = Result<T, JsException>>) -> Result<T, Failure> {
+        let outcome = match self.timeout {
+            // Dropping the call on expiry drops the target's future: its answer, if any, is lost.
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    crate::metrics::binding_timeout(&self.caller, &self.binding, target, timeout);
+                    return Err(Failure::Timeout(timeout));
+                }
+            },
+            None => call.await,
+        };
+        outcome.map_err(Failure::of)
+    }
+
     /// Logs and counts the fallback taking over from `target` (for request `request`).
     fn report(&self, target: &str, fallback: &str, failure: &Failure, request: Option<RequestId>) {
         let what = match failure {
@@ -141,10 +144,10 @@ impl Failover {
         F: Future<Output = Result<http::Response<Body>, JsException>>,
     {
         let Some(fallback) = &self.fallback else {
-            return within(self.timeout, send(request)).await.map_err(|failure| failure.into_error(target));
+            return self.within(target, send(request)).await.map_err(|failure| failure.into_error(target));
         };
         let (request, replay) = Replay::split(request);
-        let failure = match within(self.timeout, send(request)).await {
+        let failure = match self.within(target, send(request)).await {
             Ok(response) => {
                 replay.done();
                 return Ok(response);
@@ -167,10 +170,10 @@ impl Failover {
         F: Future<Output = Result<Cloned, JsException>>,
     {
         let Some(fallback) = &self.fallback else {
-            return within(self.timeout, send(rpc)).await.map_err(|failure| failure.into_error(target));
+            return self.within(target, send(rpc)).await.map_err(|failure| failure.into_error(target));
         };
         let again = RpcCall { method: rpc.method.clone(), args: rpc.args.clone(), request: rpc.request };
-        match within(self.timeout, send(rpc)).await {
+        match self.within(target, send(rpc)).await {
             Ok(result) => Ok(result),
             Err(failure) => {
                 self.report(target, &fallback.target, &failure, again.request);

@@ -188,6 +188,9 @@ impl Graph {
                     for binding in &worker.bindings {
                         binding_node(binding, &service.name, &mut edges, &mut values);
                     }
+                    if let Some(limits) = limits_set(&worker.limits) {
+                        values.push(Value { name: "limits".to_owned(), description: limits });
+                    }
                     match &worker.global_outbound {
                         Some(d) => designator_edges("globalOutbound", EdgeKind::Outbound, d, &mut edges),
                         None => edges.push(Edge {
@@ -437,6 +440,21 @@ fn designator_edges(label: &str, kind: EdgeKind, d: &ServiceDesignator, edges: &
         let label = format!("{} (fallback)", label.strip_suffix(" (fallback)").unwrap_or(label));
         designator_edges(&label, EdgeKind::Fallback, fallback, edges);
     }
+}
+
+/// The limits a Worker sets, as written (`cpuMs 50, subrequests 0`); `None` if it sets none.
+fn limits_set(limits: &nanod_config::Limits) -> Option<String> {
+    let set: Vec<String> = [
+        ("cpuMs", limits.cpu_ms.map(u64::from)),
+        ("memoryMb", limits.memory_mb.map(u64::from)),
+        ("concurrentRequests", limits.concurrent_requests.map(u64::from)),
+        ("requestBodyBytes", limits.request_body_bytes),
+        ("subrequests", limits.subrequests.map(u64::from)),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| format!("{name} {v}")))
+    .collect();
+    (!set.is_empty()).then(|| set.join(", "))
 }
 
 fn binding_node(binding: &Binding, service: &str, edges: &mut Vec<Edge>, values: &mut Vec<Value>) {
@@ -745,11 +763,17 @@ mod tests {
         let g = graph(&format!(
             "{HEAD}services = [{}, {}, {}],\nsockets = [(name = \"http\", address = \"127.0.0.1:0\", http = (), service = \"main\")],\n);\n",
             worker("main", ", bindings = [(name = \"API\", service = (name = \"api\", timeoutMs = 250, fallback = (name = \"stale\")))]"),
-            worker("api", ""),
+            worker("api", ", limits = (cpuMs = 50, subrequests = 0)"),
             worker("stale", ""),
         ));
         let text = g.to_text();
         assert!(text.contains("    API (timeout 250 ms) -> api\n    API (fallback) -> stale\n"), "{text}");
+        assert!(
+            text.contains(
+                "  api: worker\n    globalOutbound (default) -> internet\n    limits = cpuMs 50, subrequests 0\n"
+            ),
+            "{text}"
+        );
         assert!(g.unreachable().next().is_none(), "a fallback makes its target reachable: {text}");
         let dot = g.to_dot();
         assert!(

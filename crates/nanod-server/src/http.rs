@@ -331,7 +331,12 @@ async fn respond(shared: &Listener, request: hyper::Request<Incoming>, request_i
     let entrypoint = settings.call.as_ref().and_then(|call| Some((call, shared.services.worker(&settings.service)?)));
     let answer = match entrypoint {
         // `dispatch` records its own metrics; the entrypoint path is recorded here.
-        Some((call, worker)) => metrics::observe(&settings.service, worker.fetch_entrypoint(request, call)).await,
+        Some((call, worker)) => {
+            let started = metrics::start(&settings.service);
+            let outcome = worker.fetch_entrypoint(request, call).await;
+            metrics::finish(started, &outcome);
+            outcome
+        }
         None => shared.services.dispatch(&settings.service, request).await,
     };
     match answer {

@@ -2,9 +2,11 @@
 //! output, all `tracing` events, written to stderr one event per line (a multi-line console
 //! call or stack trace stays one event) in one of two formats:
 //!
-//! - `pretty` (the default): what nanod always printed. A message is printed as is (fields
-//!   other than `service` and `request_id` follow as ` key=value`); console output is
-//!   `NAME: text` per line, `NAME [req ID]: text` when it ran for a request; an access line is
+//! - `pretty` (the default): what nanod always printed. A message is printed as is, with
+//!   ` [req ID]` at the end of its first line when it is about a request (an uncaught
+//!   exception, a broken limit, a fallback taking over); fields other than those the line
+//!   already says ([`PRETTY_HIDDEN`]) follow as ` key=value`. Console output is `NAME: text`
+//!   per line, `NAME [req ID]: text` when it ran for a request; an access line is
 //!   `NAME [req ID]: GET /path 200 0.42ms`.
 //! - `json`: one object per event: `time` (RFC 3339, UTC), `level`, `target`, `message` and
 //!   every field (`service`, `request_id`, and for access lines `method`, `path`, `status`,
@@ -331,6 +333,11 @@ fn pretty_access(
     writeln!(out, "{who}: {method} {path} {status} {duration_ms}ms")
 }
 
+/// Fields a pretty line leaves out: `service` starts nanod's messages, `request_id` is the
+/// ` [req ID]`, and an event with a `limit` field names the limit in its message (the JSON
+/// line keeps all three).
+const PRETTY_HIDDEN: [&str; 3] = ["service", "request_id", "limit"];
+
 struct Pretty;
 
 impl<S, N> FormatEvent<S, N> for Pretty
@@ -365,8 +372,19 @@ where
                 pretty_access(&mut writer, &who, field("method"), field("path"), field("status"), field("duration_ms"))
             }
             _ => {
-                writer.write_str(&fields.message)?;
-                for (name, _) in fields.fields.iter().filter(|(n, _)| *n != "service" && *n != "request_id") {
+                // On the first line: a stack trace's frames follow it.
+                let (first, rest) = match fields.message.split_once('\n') {
+                    Some((first, rest)) => (first, Some(rest)),
+                    None => (fields.message.as_str(), None),
+                };
+                writer.write_str(first)?;
+                if let Some(id) = fields.text("request_id") {
+                    write!(writer, " [req {id}]")?;
+                }
+                if let Some(rest) = rest {
+                    write!(writer, "\n{rest}")?;
+                }
+                for (name, _) in fields.fields.iter().filter(|(n, _)| !PRETTY_HIDDEN.contains(n)) {
                     write!(writer, " {name}={}", fields.text(name).unwrap_or_default())?;
                 }
                 writeln!(writer)
@@ -442,6 +460,7 @@ mod tests {
         tracing::debug!("not shown at the default level");
         access("main", id, &http::Method::POST, "/a?b=1", 201, std::time::Duration::from_micros(1234));
         tracing::warn!(threads = 2, "plain \"quoted\"");
+        tracing::error!(service = "main", request_id = %id, limit = "cpu", "main: limit exceeded (cpu): too long");
     }
 
     #[test]
@@ -449,12 +468,13 @@ mod tests {
         let text = capture(LogFormat::Pretty, emit_all);
         assert_eq!(
             text,
-            "main: Uncaught Error: boom\n    at fetch (w.js:1:2)\n\
+            "main: Uncaught Error: boom [req 0000000000001a2b]\n    at fetch (w.js:1:2)\n\
              greeter [req 0000000000001a2b]: two\ngreeter [req 0000000000001a2b]: lines\n\
              greeter: warn: careful\n\
              greeter: debug: \n\
              main [req 0000000000001a2b]: POST /a?b=1 201 1.234ms\n\
-             plain \"quoted\" threads=2\n"
+             plain \"quoted\" threads=2\n\
+             main: limit exceeded (cpu): too long [req 0000000000001a2b]\n"
         );
     }
 
@@ -463,7 +483,7 @@ mod tests {
         let text = capture(LogFormat::Json, emit_all);
         let lines: Vec<serde_json::Value> =
             text.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
-        assert_eq!(lines.len(), 6, "{text}");
+        assert_eq!(lines.len(), 7, "{text}");
         assert_eq!(lines[0]["level"], "error");
         assert_eq!(lines[0]["message"], "main: Uncaught Error: boom\n    at fetch (w.js:1:2)");
         assert_eq!(lines[0]["request_id"], "0000000000001a2b");
@@ -480,5 +500,7 @@ mod tests {
         assert_eq!(access["duration_ms"], 1.234);
         assert!(access["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{access}");
         assert_eq!(lines[5]["threads"], 2);
+        assert_eq!(lines[6]["limit"], "cpu", "JSON keeps what the pretty line leaves out");
+        assert_eq!(lines[6]["request_id"], "0000000000001a2b");
     }
 }

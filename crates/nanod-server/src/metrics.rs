@@ -9,7 +9,18 @@
 //! latency histogram, CPU counter) are created from the metric families the first time the
 //! service records anything, and are plain atomics from then on. A binding's call counter is
 //! made once, with the binding ([`BindingMetrics`]), and lives in it. What is still found by
-//! label (limit kills, fallbacks, outbound fetches) is rare or follows a network round trip.
+//! label (limit kills, fallbacks, timeouts, outbound fetches) is rare or follows a network
+//! round trip.
+//!
+//! A service's request metrics count every call it answers: fetches from sockets and
+//! bindings, and JS RPC calls through a binding (a result is `2xx`, an exception `5xx` and an
+//! error). A call a binding's `timeoutMs` cut off is a `5xx` error of the callee too, timed at
+//! the timeout, and counted in `nanod_binding_timeouts_total`.
+//!
+//! Output is stable: series come out sorted by their labels ([`Sorted`], not
+//! prometheus-client's `Family`, which writes its `HashMap`'s order), and times are kept in
+//! whole nanoseconds ([`Seconds`], [`Latency`]) and divided once when written, so a value
+//! reads `0.036598638`, not the rounding noise of summed `f64`s.
 //!
 //! Isolates are thread-local and `!Send`, so their gauges (isolates alive, heap bytes) are not
 //! pushed: each event-loop thread keeps a list of its live isolates ([`isolate_started`]) and a
@@ -18,19 +29,17 @@
 //! waits on a Worker's JS.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::future::Future;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use nanod_js::{Isolate, JsException, WeakIsolate};
+use nanod_js::{CpuClock, Isolate, JsException, WeakIsolate};
 use nanod_web::body::Body;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 
 /// Which per-Worker limit a request or isolate broke.
@@ -81,36 +90,40 @@ const LATENCY_BUCKETS: [f64; 16] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+/// Index of `5xx` in [`STATUS_CLASSES`]: an exception, a failed RPC, a timed-out call.
+const SERVER_ERROR: usize = 4;
+/// Index of `2xx`: an RPC that returned.
+const SUCCESS: usize = 1;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static READY: AtomicBool = AtomicBool::new(false);
 static METRICS: OnceLock<Metrics> = OnceLock::new();
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct ServiceLabels {
     service: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct StatusLabels {
     service: String,
     status: &'static str,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct LimitLabels {
     service: String,
     limit: &'static str,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct BindingLabels {
     caller: String,
     binding: String,
     callee: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct FallbackLabels {
     caller: String,
     binding: String,
@@ -118,31 +131,152 @@ struct FallbackLabels {
     reason: &'static str,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct OutboundLabels {
     service: String,
     caller: String,
     outcome: &'static str,
 }
 
-type CpuCounter = Counter<f64, AtomicU64>;
+// ---- metric types: sorted families, nanosecond counters and histograms
 
-fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
+/// A metric family whose series are written in label order. prometheus-client's `Family`
+/// writes its `HashMap`'s order, which changes from one process to the next.
+struct Sorted<S, M> {
+    series: Arc<RwLock<BTreeMap<S, M>>>,
+    make: fn() -> M,
+}
+
+impl<S: Ord + Clone, M: Clone> Sorted<S, M> {
+    fn new(make: fn() -> M) -> Sorted<S, M> {
+        Sorted { series: Arc::default(), make }
+    }
+
+    /// The handle of series `labels`, made on first use; every handle of a series shares its
+    /// value.
+    fn get(&self, labels: &S) -> M {
+        if let Some(metric) = self.series.read().unwrap_or_else(PoisonError::into_inner).get(labels) {
+            return metric.clone();
+        }
+        let mut series = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        series.entry(labels.clone()).or_insert_with(self.make).clone()
+    }
+}
+
+// Not derived: a derive would want `S: Clone, M: Clone` for the shared map's handle.
+impl<S, M> Clone for Sorted<S, M> {
+    fn clone(&self) -> Self {
+        Sorted { series: self.series.clone(), make: self.make }
+    }
+}
+
+impl<S, M> std::fmt::Debug for Sorted<S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sorted").finish_non_exhaustive()
+    }
+}
+
+impl<S: EncodeLabelSet, M: EncodeMetric + TypedMetric> EncodeMetric for Sorted<S, M> {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        for (labels, metric) in series.iter() {
+            metric.encode(encoder.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+
+    fn is_empty(&self) -> bool {
+        self.series.read().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A counter of seconds, kept in nanoseconds: `f64` sums of many small durations read like
+/// `0.036598637999999999`; one division when written does not.
+#[derive(Clone, Debug, Default)]
+struct Seconds(Arc<AtomicU64>);
+
+impl Seconds {
+    fn add(&self, duration: Duration) {
+        self.0.fetch_add(nanos(duration), Relaxed);
+    }
+}
+
+impl TypedMetric for Seconds {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for Seconds {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        let seconds = self.0.load(Relaxed) as f64 / 1e9;
+        encoder.encode_counter::<NoLabelSet, _, f64>(&seconds, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// The request-latency histogram over [`LATENCY_BUCKETS`]: atomics only (prometheus-client's
+/// takes a lock per observation), the sum in nanoseconds as [`Seconds`] is.
+#[derive(Clone, Debug, Default)]
+struct Latency(Arc<LatencyCounts>);
+
+#[derive(Debug, Default)]
+struct LatencyCounts {
+    /// Observations per bucket (not cumulative); the last is `+Inf`'s own.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl Latency {
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS.partition_point(|&bound| bound < seconds);
+        self.0.buckets[bucket].fetch_add(1, Relaxed);
+        self.0.sum_nanos.fetch_add(nanos(elapsed), Relaxed);
+    }
+}
+
+impl TypedMetric for Latency {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Latency {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        let bounds = LATENCY_BUCKETS.iter().copied().chain([f64::INFINITY]);
+        let buckets: Vec<(f64, u64)> = bounds.zip(self.0.buckets.iter().map(|count| count.load(Relaxed))).collect();
+        // The count is the buckets' total, so the two always agree in one scrape.
+        let count = buckets.iter().map(|(_, count)| count).sum();
+        let sum = self.0.sum_nanos.load(Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
 }
 
 struct Metrics {
     registry: Registry,
-    requests: Family<StatusLabels, Counter>,
-    errors: Family<ServiceLabels, Counter>,
-    duration: Family<ServiceLabels, Histogram, fn() -> Histogram>,
-    cpu: Family<ServiceLabels, CpuCounter>,
-    limits: Family<LimitLabels, Counter>,
-    isolates: Family<ServiceLabels, Gauge>,
-    heap: Family<ServiceLabels, Gauge>,
-    binding_calls: Family<BindingLabels, Counter>,
-    fallbacks: Family<FallbackLabels, Counter>,
-    outbound: Family<OutboundLabels, Counter>,
+    requests: Sorted<StatusLabels, Counter>,
+    errors: Sorted<ServiceLabels, Counter>,
+    duration: Sorted<ServiceLabels, Latency>,
+    cpu: Sorted<ServiceLabels, Seconds>,
+    limits: Sorted<LimitLabels, Counter>,
+    isolates: Sorted<ServiceLabels, Gauge>,
+    heap: Sorted<ServiceLabels, Gauge>,
+    binding_calls: Sorted<BindingLabels, Counter>,
+    binding_timeouts: Sorted<BindingLabels, Counter>,
+    fallbacks: Sorted<FallbackLabels, Counter>,
+    outbound: Sorted<OutboundLabels, Counter>,
     /// Every service of the config, by name; the map is never written after [`enable`].
     services: HashMap<String, Slot>,
     /// Services a reload added since, behind a lock (the slow path); each is leaked, once.
@@ -161,71 +295,94 @@ pub struct ServiceMetrics {
     name: String,
     requests: [Counter; 5],
     errors: Counter,
-    duration: Histogram,
-    cpu: CpuCounter,
+    duration: Latency,
+    cpu: Seconds,
 }
 
 impl ServiceMetrics {
     /// Records one request's outcome and its time to the response head.
     pub fn record(&self, outcome: &Result<http::Response<Body>, JsException>, elapsed: Duration) {
-        let class = match outcome {
-            Ok(response) => usize::from((response.status().as_u16() / 100).clamp(1, 5)) - 1,
-            Err(_) => {
-                self.errors.inc();
-                // What a socket client gets for an exception: a 500.
-                4
+        match outcome {
+            Ok(response) => {
+                let class = usize::from((response.status().as_u16() / 100).clamp(1, 5)) - 1;
+                self.count(class, false, elapsed);
             }
-        };
+            // What a socket client gets for an exception: a 500.
+            Err(_) => self.count(SERVER_ERROR, true, elapsed),
+        }
+    }
+
+    fn count(&self, class: usize, error: bool, elapsed: Duration) {
+        if error {
+            self.errors.inc();
+        }
         self.requests[class].inc();
-        self.duration.observe(elapsed.as_secs_f64());
+        self.duration.observe(elapsed);
     }
 
     /// Adds time spent running the service's JS.
     pub fn js_time(&self, spent: Duration) {
-        self.cpu.inc_by(spent.as_secs_f64());
+        self.cpu.add(spent);
     }
 }
 
 impl Metrics {
     fn new(names: Vec<String>) -> Metrics {
         let mut registry = Registry::with_prefix("nanod");
-        let requests = Family::<StatusLabels, Counter>::default();
+        let requests = Sorted::new(Counter::default);
         registry.register(
             "requests",
-            "Requests handled, by service and status class (an exception counts as 5xx)",
+            concat!(
+                "Requests and RPC calls answered, by service and status class (an exception or a call ",
+                "cut off by a binding's timeout counts as 5xx, an RPC's result as 2xx)"
+            ),
             requests.clone(),
         );
-        let errors = Family::<ServiceLabels, Counter>::default();
+        let errors = Sorted::new(Counter::default);
         registry.register(
             "request_errors",
-            "Requests that ended in an exception (a Worker threw or returned no Response)",
+            concat!(
+                "Requests and RPC calls that ended in an exception (a Worker threw or returned no ",
+                "Response) or that a binding's timeout cut off"
+            ),
             errors.clone(),
         );
-        let duration = Family::<ServiceLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let duration = Sorted::new(Latency::default);
         registry.register_with_unit(
             "request_duration",
-            "Time from a request's dispatch to its response head",
+            "Time from a request's dispatch to its response head (an RPC's result; a cut-off call's timeout)",
             Unit::Seconds,
             duration.clone(),
         );
-        let cpu = Family::<ServiceLabels, CpuCounter>::default();
-        registry.register_with_unit("js_cpu", "Time spent running each service's JS", Unit::Seconds, cpu.clone());
-        let limits = Family::<LimitLabels, Counter>::default();
+        let cpu = Sorted::new(Seconds::default);
+        registry.register_with_unit(
+            "js_cpu",
+            "Time spent running each service's JS, discarded isolates' included",
+            Unit::Seconds,
+            cpu.clone(),
+        );
+        let limits = Sorted::new(Counter::default);
         registry.register("limit_exceeded", "Requests or isolates stopped for breaking a limit", limits.clone());
-        let isolates = Family::<ServiceLabels, Gauge>::default();
+        let isolates = Sorted::new(Gauge::default);
         registry.register("isolates", "Live isolates, over every thread", isolates.clone());
-        let heap = Family::<ServiceLabels, Gauge>::default();
+        let heap = Sorted::new(Gauge::default);
         registry.register_with_unit(
             "isolate_heap",
             "QuickJS heap of the live isolates, over every thread",
             Unit::Bytes,
             heap.clone(),
         );
-        let binding_calls = Family::<BindingLabels, Counter>::default();
+        let binding_calls = Sorted::new(Counter::default);
         registry.register("binding_calls", "Calls (fetch or RPC) through a service binding", binding_calls.clone());
-        let fallbacks = Family::<FallbackLabels, Counter>::default();
+        let binding_timeouts = Sorted::new(Counter::default);
+        registry.register(
+            "binding_timeouts",
+            "Calls through a binding that its callee did not answer within the binding's timeoutMs",
+            binding_timeouts.clone(),
+        );
+        let fallbacks = Sorted::new(Counter::default);
         registry.register("binding_fallbacks", "Calls a binding's fallback answered", fallbacks.clone());
-        let outbound = Family::<OutboundLabels, Counter>::default();
+        let outbound = Sorted::new(Counter::default);
         registry.register(
             "outbound_fetches",
             "Fetches through a network service: allowed, or refused (no admitted address)",
@@ -242,6 +399,7 @@ impl Metrics {
             isolates,
             heap,
             binding_calls,
+            binding_timeouts,
             fallbacks,
             outbound,
             services,
@@ -266,10 +424,10 @@ impl Metrics {
         ServiceMetrics {
             name: service.to_owned(),
             requests: STATUS_CLASSES
-                .map(|status| self.requests.get_or_create_owned(&StatusLabels { service: service.to_owned(), status })),
-            errors: self.errors.get_or_create_owned(&labels),
-            duration: self.duration.get_or_create_owned(&labels),
-            cpu: self.cpu.get_or_create_owned(&labels),
+                .map(|status| self.requests.get(&StatusLabels { service: service.to_owned(), status })),
+            errors: self.errors.get(&labels),
+            duration: self.duration.get(&labels),
+            cpu: self.cpu.get(&labels),
         }
     }
 }
@@ -301,24 +459,52 @@ pub fn service(service: &str) -> Option<&'static ServiceMetrics> {
     }
 }
 
-/// Runs `answer` (a request to `service`) and records its status class, exception and
-/// latency; with metrics off, only `answer`.
-pub async fn observe<F>(service: &str, answer: F) -> Result<http::Response<Body>, JsException>
-where
-    F: Future<Output = Result<http::Response<Body>, JsException>>,
-{
-    let Some(metrics) = self::service(service) else { return answer.await };
-    let start = Instant::now();
-    let outcome = answer.await;
-    metrics.record(&outcome, start.elapsed());
-    outcome
+/// A request to a service under way, when metrics are on: `let started = metrics::start(name);`
+/// before awaiting the answer, `started.record(&outcome)` after. Not a wrapper future: an
+/// `async fn` awaiting a future it was given holds that future twice (rustc lays out the
+/// argument and the awaited value apart), and the request path's futures are kilobytes, all
+/// copied on every request.
+pub struct Started {
+    metrics: &'static ServiceMetrics,
+    at: Instant,
+}
+
+/// [`Started`] for a request to `service`; `None` (nothing to record) with metrics off.
+#[inline]
+pub fn start(service: &str) -> Option<Started> {
+    self::service(service).map(|metrics| Started { metrics, at: Instant::now() })
+}
+
+impl Started {
+    /// Records the request's status class, exception and latency.
+    pub fn record(self, outcome: &Result<http::Response<Body>, JsException>) {
+        self.metrics.record(outcome, self.at.elapsed());
+    }
+}
+
+/// Records `outcome` if the request was [`start`]ed with metrics on.
+#[inline]
+pub fn finish(started: Option<Started>, outcome: &Result<http::Response<Body>, JsException>) {
+    if let Some(started) = started {
+        started.record(outcome);
+    }
+}
+
+/// Records a JS RPC call's `outcome` if it was [`start`]ed with metrics on: a result is `2xx`,
+/// an exception `5xx` and an error, as a fetch's would be.
+#[inline]
+pub fn finish_rpc<T>(started: Option<Started>, outcome: &Result<T, JsException>) {
+    if let Some(Started { metrics, at }) = started {
+        let failed = outcome.is_err();
+        metrics.count(if failed { SERVER_ERROR } else { SUCCESS }, failed, at.elapsed());
+    }
 }
 
 /// Worker `service` broke `limit` (its request failed; for CPU and memory its isolate was
 /// discarded).
 pub fn limit_exceeded(service: &str, limit: Limit) {
     let Some(metrics) = METRICS.get().filter(|_| enabled()) else { return };
-    metrics.limits.get_or_create(&LimitLabels { service: service.to_owned(), limit: limit.as_str() }).inc();
+    metrics.limits.get(&LimitLabels { service: service.to_owned(), limit: limit.as_str() }).inc();
 }
 
 /// The fallback `callee` answered for binding `binding` of `caller`.
@@ -330,7 +516,19 @@ pub fn binding_fallback(caller: &str, binding: &str, callee: &str, reason: Fallb
         callee: callee.to_owned(),
         reason: reason.as_str(),
     };
-    metrics.fallbacks.get_or_create(&labels).inc();
+    metrics.fallbacks.get(&labels).inc();
+}
+
+/// A call through binding `binding` of `caller` got no answer from `callee` within `timeout`
+/// and was cut off. Dropping the call dropped the callee's own recording, so the callee's
+/// request is counted here: a `5xx` error that took `timeout`.
+pub fn binding_timeout(caller: &str, binding: &str, callee: &str, timeout: Duration) {
+    let Some(metrics) = METRICS.get().filter(|_| enabled()) else { return };
+    let labels = BindingLabels { caller: caller.to_owned(), binding: binding.to_owned(), callee: callee.to_owned() };
+    metrics.binding_timeouts.get(&labels).inc();
+    if let Some(handles) = service(callee) {
+        handles.count(SERVER_ERROR, true, timeout);
+    }
 }
 
 /// Whether `/readyz` answers 200 (false until the server serves, and while draining for
@@ -363,7 +561,7 @@ impl BindingMetrics {
         let Some(metrics) = METRICS.get().filter(|_| enabled()) else { return BindingMetrics(None) };
         let labels =
             BindingLabels { caller: caller.to_owned(), binding: binding.to_owned(), callee: callee.to_owned() };
-        let calls = metrics.binding_calls.get_or_create_owned(&labels);
+        let calls = metrics.binding_calls.get(&labels);
         BindingMetrics(Some(Arc::new(BindingHandles { calls, caller: Caller(caller.into()) })))
     }
 
@@ -389,7 +587,7 @@ pub fn outbound_fetch(service: &str, extensions: &http::Extensions, allowed: boo
     let Some(metrics) = METRICS.get().filter(|_| enabled()) else { return };
     let caller = extensions.get::<Caller>().map_or_else(String::new, |c| c.0.to_string());
     let outcome = if allowed { "allowed" } else { "refused" };
-    metrics.outbound.get_or_create(&OutboundLabels { service: service.to_owned(), caller, outcome }).inc();
+    metrics.outbound.get(&OutboundLabels { service: service.to_owned(), caller, outcome }).inc();
 }
 
 // ---- isolate gauges: per-thread lists, snapshots on demand
@@ -413,9 +611,9 @@ struct Probe {
     last: Snapshot,
 }
 
-/// How often each thread folds its isolates' JS time into the services' counters. An
-/// isolate's JS time is read from the isolate ([`Isolate::cpu_time`]), so what a discarded
-/// isolate ran after its last fold (at most this long ago) is not counted.
+/// How often each thread folds its isolates' JS time into the services' counters. A discarded
+/// isolate's last stretch (a CPU bomb's whole run, often) is folded from its [`CpuClock`],
+/// which outlives it, at the next fold or scrape.
 const FOLD_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
@@ -427,6 +625,7 @@ struct LocalIsolates {
 struct LocalIsolate {
     service: &'static ServiceMetrics,
     isolate: WeakIsolate,
+    clock: CpuClock,
     /// JS time already added to the service's counter.
     counted: Duration,
 }
@@ -443,7 +642,12 @@ pub fn isolate_started(service: &str, isolate: &Isolate) {
     let Some(metrics) = METRICS.get() else { return };
     let start_task = LOCAL.with(|local| {
         let mut local = local.borrow_mut();
-        local.isolates.push(LocalIsolate { service: handles, isolate: isolate.downgrade(), counted: Duration::ZERO });
+        local.isolates.push(LocalIsolate {
+            service: handles,
+            isolate: isolate.downgrade(),
+            clock: isolate.cpu_clock(),
+            counted: Duration::ZERO,
+        });
         !std::mem::replace(&mut local.answering, true)
     });
     if !start_task {
@@ -474,17 +678,17 @@ pub fn isolate_started(service: &str, isolate: &Isolate) {
     });
 }
 
-/// Adds what this thread's isolates ran since the last fold to their services' JS time, and
-/// forgets the isolates that are gone; returns the live ones.
+/// Adds what this thread's isolates ran since the last fold to their services' JS time, the
+/// last of those that are gone included, and forgets the gone; returns the live ones.
 fn fold_js_time() -> Vec<(&'static ServiceMetrics, Isolate)> {
     LOCAL.with(|local| {
         let mut local = local.borrow_mut();
         let mut live = Vec::with_capacity(local.isolates.len());
         local.isolates.retain_mut(|entry| {
-            let Some(isolate) = entry.isolate.upgrade() else { return false };
-            let total = isolate.cpu_time();
+            let total = entry.clock.total();
             entry.service.js_time(total.saturating_sub(entry.counted));
             entry.counted = total;
+            let Some(isolate) = entry.isolate.upgrade() else { return false };
             live.push((entry.service, isolate));
             true
         });
@@ -552,8 +756,8 @@ async fn refresh_isolate_gauges(metrics: &Metrics) {
     for name in reported.iter() {
         let (count, heap) = totals.get(name).copied().unwrap_or_default();
         let labels = ServiceLabels { service: (*name).to_owned() };
-        metrics.isolates.get_or_create(&labels).set(count);
-        metrics.heap.get_or_create(&labels).set(heap);
+        metrics.isolates.get(&labels).set(count);
+        metrics.heap.get(&labels).set(heap);
     }
 }
 
@@ -584,13 +788,22 @@ mod tests {
     fn handles_count_by_status_class_and_render_as_openmetrics() {
         // The only test in this binary that enables metrics (the switch is process-wide).
         assert!(service("a").is_none(), "off until enabled");
-        enable(["a", "b"]);
+        enable(["a", "b", "c"]);
         let a = service("a").unwrap();
         for status in [200, 204, 301, 404, 404, 503] {
             a.record(&response(status), Duration::from_micros(300));
         }
         a.record(&Err(JsException::error("boom")), Duration::from_millis(20));
         a.js_time(Duration::from_millis(250));
+        // Summed as f64 these would read 0.109795913999999998 or so.
+        let b = service("b").unwrap();
+        for _ in 0..3 {
+            b.js_time(Duration::from_nanos(36_598_638));
+        }
+        // RPC calls: a result is 2xx, an exception 5xx and an error; a timeout is the callee's.
+        finish_rpc(start("b"), &Ok::<_, JsException>(()));
+        finish_rpc(start("b"), &Err::<(), _>(JsException::error("thrown")));
+        binding_timeout("a", "B", "b", Duration::from_millis(300));
         limit_exceeded("b", Limit::Cpu);
         BindingMetrics::new("a", "B", "b").called();
         // A service a reload added has handles too (the slow path).
@@ -611,11 +824,26 @@ mod tests {
             r#"nanod_limit_exceeded_total{service="b",limit="cpu"} 1"#,
             r#"nanod_binding_calls_total{caller="a",binding="B",callee="b"} 1"#,
             r#"nanod_requests_total{service="added",status="2xx"} 1"#,
+            r#"nanod_js_cpu_seconds_total{service="b"} 0.109795914"#,
+            r#"nanod_requests_total{service="b",status="2xx"} 1"#,
+            r#"nanod_requests_total{service="b",status="5xx"} 2"#,
+            r#"nanod_request_errors_total{service="b"} 2"#,
+            r#"nanod_request_duration_seconds_count{service="b"} 3"#,
+            r#"nanod_request_duration_seconds_bucket{le="0.25",service="b"} 2"#,
+            r#"nanod_request_duration_seconds_bucket{le="0.5",service="b"} 3"#,
+            r#"nanod_binding_timeouts_total{caller="a",binding="B",callee="b"} 1"#,
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
         // A service that never recorded has no series.
-        assert!(!text.contains(r#"nanod_requests_total{service="b""#), "{text}");
+        assert!(!text.contains(r#"nanod_requests_total{service="c""#), "{text}");
+        // Series in label order, the same on every scrape.
+        let requests: Vec<&str> = text.lines().filter(|l| l.starts_with("nanod_requests_total{")).collect();
+        let mut sorted = requests.clone();
+        sorted.sort();
+        assert_eq!(requests, sorted, "{text}");
+        assert_eq!(requests.len(), 15, "{text}");
+        assert_eq!(runtime.block_on(render()).unwrap(), text);
     }
 }

@@ -71,28 +71,31 @@ impl ThreadServices {
         request: http::Request<Body>,
     ) -> Result<http::Response<Body>, JsException> {
         // Every request to a service, from a socket or a binding, is counted here (with
-        // metrics off, `observe` only awaits the answer).
-        crate::metrics::observe(name, async {
-            match self.prepared().services.get(name) {
-                Some(PreparedService::Worker(prepared)) => {
-                    let existing = self.workers.borrow().get(name).cloned();
-                    let worker = existing.unwrap_or_else(|| {
-                        let worker = Rc::new(WorkerService::new(prepared.clone(), self.this.clone()));
-                        self.workers.borrow_mut().insert(name.to_owned(), worker.clone());
-                        worker
-                    });
-                    worker.fetch(request).await
-                }
-                Some(PreparedService::Disk(disk)) => disk.clone().fetch(request).await,
-                Some(PreparedService::Network(network)) => network.fetch(request).await,
-                Some(PreparedService::External(external)) => external.fetch(request).await,
-                Some(PreparedService::Unimplemented { kind }) => Err(JsException::error(format!(
-                    "service \"{name}\" is a {kind} service, which nanod cannot serve yet"
-                ))),
-                None => Err(JsException::error(format!("no service named \"{name}\""))),
+        // metrics off, `start` is one atomic load).
+        let started = crate::metrics::start(name);
+        let outcome = match self.prepared().services.get(name) {
+            Some(PreparedService::Worker(prepared)) => {
+                let existing = self.workers.borrow().get(name).cloned();
+                let worker = existing.unwrap_or_else(|| {
+                    let worker = Rc::new(WorkerService::new(prepared.clone(), self.this.clone()));
+                    self.workers.borrow_mut().insert(name.to_owned(), worker.clone());
+                    worker
+                });
+                worker.fetch(request).await
             }
-        })
-        .await
+            // Boxed: these futures are larger than a Worker's (a network fetch's is ~4 KiB), and
+            // every request's future, a Worker's too, would be as large as the largest arm,
+            // copied whole as it moves up the call chain.
+            Some(PreparedService::Disk(disk)) => Box::pin(disk.clone().fetch(request)).await,
+            Some(PreparedService::Network(network)) => Box::pin(network.fetch(request)).await,
+            Some(PreparedService::External(external)) => Box::pin(external.fetch(request)).await,
+            Some(PreparedService::Unimplemented { kind }) => {
+                Err(JsException::error(format!("service \"{name}\" is a {kind} service, which nanod cannot serve yet")))
+            }
+            None => Err(JsException::error(format!("no service named \"{name}\""))),
+        };
+        crate::metrics::finish(started, &outcome);
+        outcome
     }
 
     /// This thread's service for Worker `name` (made on first use; its isolate starts on its

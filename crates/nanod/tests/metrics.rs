@@ -2,7 +2,9 @@
 //! `/metrics` after a known mix of requests, the isolate and JS-time gauges, `/healthz`,
 //! `/readyz` (also while draining), 404s; no admin socket without the flag; and
 //! `--log-format json`: every line an object, access lines with their fields, console lines
-//! tagged with the request id that a service binding carries to the callee.
+//! tagged with the request id that a service binding carries to the callee. Also: the JS time
+//! of isolates discarded for a broken limit, RPC calls and timed-out calls in the callee's
+//! request metrics, series in label order, and the request id on limit and fallback lines.
 
 mod support;
 
@@ -293,4 +295,228 @@ fn pretty_access_lines_and_console_lines_carry_the_request_id() {
     assert_eq!(quiet.get("/call").status, 200);
     quiet.wait_for_stderr("B answers");
     assert!(!quiet.stderr().contains(" GET /call "), "{}", quiet.stderr());
+}
+
+/// Worker `flaky` (socket `http`) with `cpuMs = 50`: `/spin` loops until the CPU limit stops
+/// it; `/bomb` goes to Worker `bomb` (`memoryMb = 32`, no CPU limit to hit first), which
+/// allocates until the heap limit stops it.
+fn limited_worker(dir: &TestDir) -> std::path::PathBuf {
+    dir.write(
+        "flaky.js",
+        r#"export default { fetch(request, env) {
+  const path = new URL(request.url).pathname;
+  if (path === "/spin") for (;;) {}
+  if (path === "/bomb") return env.BOMB.fetch(request);
+  return new Response("ok");
+} };"#,
+    );
+    dir.write(
+        "bomb.js",
+        r#"export default { fetch() { const a = []; while (true) a.push(new Array(1e6).fill(1)); } };"#,
+    );
+    dir.write(
+        "config.capnp",
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "flaky", worker = (modules = [(name = "flaky.js", esModule = embed "flaky.js")],
+                               compatibilityDate = "2024-09-01", limits = (cpuMs = 50),
+                               bindings = [(name = "BOMB", service = "bomb")])),
+    (name = "bomb", worker = (modules = [(name = "bomb.js", esModule = embed "bomb.js")],
+                              compatibilityDate = "2024-09-01", limits = (memoryMb = 32))),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "flaky")],
+);"#,
+    )
+}
+
+/// The request id of the pretty access line `NAME [req ID]: GET path ...` in `log`.
+fn access_id<'a>(log: &'a str, service: &str, path: &str) -> &'a str {
+    let tail = format!("]: GET {path} ");
+    let prefix = format!("{service} [req ");
+    log.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).filter(|rest| rest.contains(&tail)))
+        .and_then(|rest| rest.split_once("]: ").map(|(id, _)| id))
+        .unwrap_or_else(|| panic!("no access line for {path} in\n{log}"))
+}
+
+#[test]
+fn a_cpu_bomb_shows_in_js_time_and_limit_lines_carry_the_request_id() {
+    let dir = TestDir::new("metrics-cpu-bomb");
+    let config = limited_worker(&dir);
+    let server = Server::start(&config, &["--threads", "1", "--admin", "127.0.0.1:0"]);
+    let admin = admin_port(&server);
+
+    // Each spin runs ~50 ms before its isolate is condemned and dropped, well within the
+    // fold interval: only the isolate's clock, read after it is gone, has that time.
+    let spins = 5;
+    for _ in 0..spins {
+        assert_eq!(server.get("/spin").status, 503, "{}", server.stderr());
+    }
+    let text = get(admin, "/metrics").text();
+    let s = samples(&text);
+    assert_eq!(sample(&s, "nanod_limit_exceeded_total", &[("service", "flaky"), ("limit", "cpu")]), 5.0, "{text}");
+    let cpu = sample(&s, "nanod_js_cpu_seconds_total", &[("service", "flaky")]);
+    assert!(cpu >= f64::from(spins) * 0.04, "{spins} CPU bombs of 50 ms ran {cpu} s of JS:\n{text}");
+    assert_eq!(server.get("/").text(), "ok", "a fresh isolate answers");
+
+    // Pretty lines: the limit is said once, and the request id ends the first line.
+    let log = server.wait_for_stderr(" GET /spin 503 ");
+    let id = access_id(&log, "flaky", "/spin");
+    let limit_line =
+        format!("flaky: limit exceeded (cpu): Worker \"flaky\" exceeded its CPU time limit of 50 ms [req {id}]\n");
+    assert!(log.contains(&limit_line), "no {limit_line:?} in\n{log}");
+    assert!(log.contains(&format!("flaky: isolate discarded: it broke its cpu limit [req {id}]\n")), "{log}");
+    assert!(!log.contains("limit=cpu"), "{log}");
+
+    // A heap found exhausted after the call (outside any entry) names its request too: the
+    // socket request's, which the binding carried to `bomb`.
+    assert_ne!(server.get("/bomb").status, 200, "{}", server.stderr());
+    let log = server.wait_for_stderr(" GET /bomb ");
+    let id = access_id(&log, "flaky", "/bomb");
+    assert!(log.contains(&format!("bomb: isolate discarded: it broke its memory limit [req {id}]\n")), "{log}");
+}
+
+#[test]
+fn json_limit_lines_keep_the_limit_and_the_request_id() {
+    let dir = TestDir::new("metrics-cpu-json");
+    let config = limited_worker(&dir);
+    let server = Server::start(&config, &["--threads", "1", "--log-format", "json"]);
+    assert_eq!(server.get("/spin").status, 503);
+    let log = server.wait_for_stderr("\"target\":\"nanod::access\"");
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let find = |start: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(start)))
+            .unwrap_or_else(|| panic!("no {start:?} line in {lines:#?}"))
+    };
+    let access = lines.iter().find(|l| l["target"] == "nanod::access").unwrap_or_else(|| panic!("{log}"));
+    for line in [find("flaky: limit exceeded (cpu)"), find("flaky: isolate discarded")] {
+        assert_eq!(line["limit"], "cpu", "{line}");
+        assert_eq!(line["service"], "flaky", "{line}");
+        assert_eq!(line["request_id"], access["request_id"], "{line}");
+    }
+}
+
+/// Worker `front` (socket `http`) calls `callee` by RPC (`API`), with a 100 ms timeout
+/// (`SLOW`) and with a fallback to `rescue` (`FALLS`).
+fn rpc_workers(dir: &TestDir) -> std::path::PathBuf {
+    dir.write(
+        "front.js",
+        r#"export default { async fetch(request, env) {
+  const path = new URL(request.url).pathname;
+  const show = async (f) => {
+    try { return new Response(String(await f())); }
+    catch (e) { return new Response(`${e.name}: ${e.message}`, { status: 502 }); }
+  };
+  if (path === "/rpc-ok") return show(() => env.API.ok());
+  if (path === "/rpc-fail") return show(() => env.API.fail());
+  if (path === "/timeout") return show(async () => (await env.SLOW.fetch(request)).text());
+  if (path === "/fallback") return env.FALLS.fetch(request);
+  return new Response("no such page", { status: 404 });
+} };"#,
+    );
+    dir.write(
+        "callee.js",
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+export default { async fetch(request) {
+  if (new URL(request.url).pathname === "/timeout") {
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    return new Response("late");
+  }
+  throw new Error("callee broke");
+} };
+export class Api extends WorkerEntrypoint {
+  ok() { return "rpc ok"; }
+  fail() { throw new Error("rpc failed"); }
+}"#,
+    );
+    dir.write("rescue.js", r#"export default { fetch() { return new Response("rescued", { status: 503 }); } };"#);
+    dir.write(
+        "config.capnp",
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "front", worker = (modules = [(name = "front.js", esModule = embed "front.js")],
+       compatibilityDate = "2024-09-01",
+       bindings = [
+         (name = "API", service = (name = "callee", entrypoint = "Api")),
+         (name = "SLOW", service = (name = "callee", timeoutMs = 100)),
+         (name = "FALLS", service = (name = "callee", fallback = "rescue")),
+       ])),
+    (name = "callee", worker = (modules = [(name = "callee.js", esModule = embed "callee.js")],
+                                compatibilityDate = "2024-09-01")),
+    (name = "rescue", worker = (modules = [(name = "rescue.js", esModule = embed "rescue.js")],
+                                compatibilityDate = "2024-09-01")),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8080", http = (), service = "front")],
+);"#,
+    )
+}
+
+#[test]
+fn rpc_and_timed_out_calls_count_as_requests_of_the_callee() {
+    let dir = TestDir::new("metrics-rpc");
+    let config = rpc_workers(&dir);
+    let server = Server::start(&config, &["--threads", "1", "--admin", "127.0.0.1:0"]);
+    let admin = admin_port(&server);
+
+    for _ in 0..3 {
+        assert_eq!(server.get("/rpc-ok").text(), "rpc ok");
+    }
+    for _ in 0..2 {
+        assert_eq!(server.get("/rpc-fail").text(), "Error: rpc failed");
+    }
+    let timed_out = server.get("/timeout");
+    assert_eq!(timed_out.status, 502);
+    assert!(timed_out.text().contains("did not answer within 100 ms"), "{}", timed_out.text());
+    let rescued = server.get("/fallback");
+    assert_eq!((rescued.status, rescued.text().as_str()), (503, "rescued"));
+
+    let text = get(admin, "/metrics").text();
+    let s = samples(&text);
+    let requests = |service, status| sample(&s, "nanod_requests_total", &[("service", service), ("status", status)]);
+    // callee: 3 RPC results; 2 RPC exceptions, 1 call cut off, 1 fetch that threw.
+    assert_eq!(requests("callee", "2xx"), 3.0, "{text}");
+    assert_eq!(requests("callee", "5xx"), 4.0, "{text}");
+    assert_eq!(sample(&s, "nanod_request_errors_total", &[("service", "callee")]), 4.0, "{text}");
+    assert_eq!(sample(&s, "nanod_request_duration_seconds_count", &[("service", "callee")]), 7.0, "{text}");
+    // The cut-off call took its whole timeout: the only one of callee's over 50 ms.
+    assert_eq!(
+        sample(&s, "nanod_request_duration_seconds_bucket", &[("service", "callee"), ("le", "0.05")]),
+        6.0,
+        "{text}"
+    );
+    let binding = |name| [("caller", "front"), ("binding", name), ("callee", "callee")];
+    assert_eq!(sample(&s, "nanod_binding_calls_total", &binding("API")), 5.0, "{text}");
+    assert_eq!(sample(&s, "nanod_binding_timeouts_total", &binding("SLOW")), 1.0, "{text}");
+    assert_eq!(sample(&s, "nanod_binding_timeouts_total", &binding("FALLS")), 0.0, "{text}");
+    let fallback = [("caller", "front"), ("binding", "FALLS"), ("callee", "rescue"), ("reason", "exception")];
+    assert_eq!(sample(&s, "nanod_binding_fallbacks_total", &fallback), 1.0, "{text}");
+    assert_eq!(requests("rescue", "5xx"), 1.0, "{text}");
+    assert_eq!(sample(&s, "nanod_request_errors_total", &[("service", "rescue")]), 0.0, "{text}");
+    assert_eq!(requests("front", "2xx") + requests("front", "5xx"), 7.0, "{text}");
+
+    // Series in label order, and the same order on the next scrape.
+    let series = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("nanod_requests_total{"))
+            .map(|l| l.rsplit_once(' ').map_or(l, |(series, _)| series).to_owned())
+            .collect()
+    };
+    let first = series(&text);
+    let mut sorted = first.clone();
+    sorted.sort();
+    assert_eq!(first, sorted, "{text}");
+    assert_eq!(first.len(), 15, "5 classes × front, callee, rescue: {text}");
+    assert_eq!(series(&get(admin, "/metrics").text()), first);
+
+    // The fallback's log line has the request id of the socket request it happened in.
+    let log = server.wait_for_stderr(" GET /fallback 503 ");
+    let id = access_id(&log, "front", "/fallback");
+    let line = format!(
+        "front: binding FALLS: \"rescue\" answers for service \"callee\", which threw Error: callee broke [req {id}]"
+    );
+    assert!(log.contains(&line), "no {line:?} in\n{log}");
 }

@@ -133,6 +133,12 @@ fn isolate_limits(limits: &nanod_config::Limits) -> IsolateLimits {
     }
 }
 
+thread_local! {
+    /// The request whose failure [`WorkerService::failure`] is checking, for the limit hook:
+    /// a heap found exhausted there condemns the isolate outside any entry of it.
+    static FAILING: Cell<Option<RequestId>> = const { Cell::new(None) };
+}
+
 /// A call that comes with no request id (`scheduled`, tests, a binding's RPC from outside a
 /// request) gets one of its own: a counter in a range request ids from sockets do not use.
 fn fresh_request_id() -> RequestId {
@@ -190,11 +196,15 @@ impl WorkerService {
         Ok(Admitted { id, _accounting: accounting, _in_flight: InFlight(instance.clone()) })
     }
 
-    /// What a failed call reports: the limit error when its isolate was condemned (or the
-    /// exception says its heap ran out, which condemns it now).
-    fn failure(&self, isolate: &Isolate, exception: JsException) -> JsException {
+    /// What a failed call (for `request`) reports: the limit error when its isolate was
+    /// condemned (or the exception says its heap ran out, which condemns it now).
+    fn failure(&self, isolate: &Isolate, request: Option<RequestId>, exception: JsException) -> JsException {
         let limits = &self.prepared.limits;
-        match isolate.check_failure(&exception) {
+        // The limit hook's log line names the request that condemned the isolate here.
+        let outer = FAILING.replace(request);
+        let exceeded = isolate.check_failure(&exception);
+        FAILING.set(outer);
+        match exceeded {
             Some(Exceeded::Cpu) => limits::exceeded(
                 Limit::Cpu,
                 format!("Worker \"{}\" exceeded its CPU time limit of {} ms", self.prepared.name, limits.cpu_ms()),
@@ -237,12 +247,18 @@ impl WorkerService {
     }
 
     /// [`WorkerService::failure`], or the body limit when the request's body overflowed.
-    fn request_failure(&self, isolate: &Isolate, overflowed: &Option<Rc<Cell<bool>>>, e: JsException) -> JsException {
+    fn request_failure(
+        &self,
+        isolate: &Isolate,
+        request: Option<RequestId>,
+        overflowed: &Option<Rc<Cell<bool>>>,
+        e: JsException,
+    ) -> JsException {
         if overflowed.as_ref().is_some_and(|flag| flag.get()) && limits::exceeded_limit(&e).is_none() {
             crate::metrics::limit_exceeded(&self.prepared.name, Limit::RequestBody);
             return limits::body_too_large(&self.prepared.name, self.prepared.limits.request_body_bytes());
         }
-        self.failure(isolate, e)
+        self.failure(isolate, request, e)
     }
 
     /// Calls `method` on the main module's export `export` (`"default"` or a named export)
@@ -286,7 +302,7 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        outcome.map_err(|e| self.failure(&instance.isolate, e))
+        outcome.map_err(|e| self.failure(&instance.isolate, Some(admitted.id), e))
     }
 
     /// Runs the Worker's `fetch` handler for `request` (whose URI is absolute). If the handler
@@ -312,7 +328,7 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        let outcome = outcome.map_err(|e| self.request_failure(&isolate, &overflowed, e));
+        let outcome = outcome.map_err(|e| self.request_failure(&isolate, request_id, &overflowed, e));
         let Some(key) = pass_through.request.get() else { return outcome };
         // A broken limit is answered as such, never passed through.
         if outcome.as_ref().is_err_and(|e| limits::exceeded_limit(e).is_some()) {
@@ -427,7 +443,13 @@ impl WorkerService {
             crate::metrics::limit_exceeded(&name, limits::of(exceeded));
             if exceeded.condemns() {
                 let limit = limits::of(exceeded).as_str();
-                tracing::warn!(service = %name, "{name}: isolate discarded: it broke its {limit} limit");
+                let request = nanod_js::current_request().or_else(|| FAILING.get());
+                tracing::warn!(
+                    service = %name,
+                    request_id = request.map(tracing::field::display),
+                    limit,
+                    "{name}: isolate discarded: it broke its {limit} limit"
+                );
                 if let Some(slot) = slot.upgrade() {
                     discard_condemned(&slot);
                 }
@@ -494,8 +516,8 @@ impl WorkerService {
                 let in_flight = Cell::new(0);
                 Ok(Rc::new(Instance { isolate, handler, namespace, env, exec_ctx, service_worker, in_flight }))
             }
-            Ok(_) => Err(self.failure(&isolate, JsException::error("the isolate was condemned while starting"))),
-            Err(exception) => Err(self.failure(&isolate, exception)),
+            Ok(_) => Err(self.failure(&isolate, None, JsException::error("the isolate was condemned while starting"))),
+            Err(exception) => Err(self.failure(&isolate, None, exception)),
         }
     }
 }
@@ -524,7 +546,7 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        outcome.map_err(|e| self.request_failure(&isolate, &overflowed, e))
+        outcome.map_err(|e| self.request_failure(&isolate, Some(admitted.id), &overflowed, e))
     }
 
     /// A JS RPC into this Worker: the method (or property) `rpc.method` of `call`'s entrypoint,
@@ -541,7 +563,7 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        outcome.map_err(|e| self.failure(&instance.isolate, e))
+        outcome.map_err(|e| self.failure(&instance.isolate, Some(admitted.id), e))
     }
 }
 
