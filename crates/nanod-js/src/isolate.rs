@@ -119,7 +119,8 @@ struct Inner {
     next_waiter: Cell<u32>,
     /// JS time and subrequests per request, and the breach that condemned the isolate.
     meter: Rc<Meter>,
-    memory_limited: bool,
+    /// The heap limit in bytes; 0: none.
+    memory_limit: usize,
     context: Context,
     runtime: Runtime,
     name: Rc<str>,
@@ -159,7 +160,7 @@ impl Isolate {
             waiters: RefCell::new(HashMap::new()),
             next_waiter: Cell::new(0),
             meter,
-            memory_limited: limits.memory_bytes > 0,
+            memory_limit: limits.memory_bytes,
             context,
             runtime,
             name: worker_name,
@@ -200,12 +201,21 @@ impl Isolate {
     /// time is charged to that request; an entry that breaks the CPU limit condemns the
     /// isolate (see [`crate::limits`]).
     pub fn enter<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+        /// Ends the entry's metering even if a native function panics (tokio catches a task's
+        /// panic, and an entry left open would interrupt every later one).
+        struct Entry<'a>(&'a Isolate);
+        impl Drop for Entry<'_> {
+            fn drop(&mut self) {
+                if self.0 .0.meter.end_entry() {
+                    self.0.condemn(Exceeded::Cpu);
+                }
+            }
+        }
         self.0.meter.begin_entry(current_request());
+        let entry = Entry(self);
         let result = self.0.context.with(f);
         self.run_jobs();
-        if self.0.meter.end_entry() {
-            self.condemn(Exceeded::Cpu);
-        }
+        drop(entry);
         result
     }
 
@@ -215,10 +225,15 @@ impl Isolate {
 
     /// [`Isolate::enter`] on behalf of `request`: futures and timers started inside inherit it.
     pub fn enter_for<R>(&self, request: Option<RequestId>, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
-        let outer = CURRENT_REQUEST.replace(request);
-        let result = self.enter(f);
-        CURRENT_REQUEST.set(outer);
-        result
+        /// Restores the outer request even on a panic, so it never leaks into the next task.
+        struct Outer(Option<RequestId>);
+        impl Drop for Outer {
+            fn drop(&mut self) {
+                CURRENT_REQUEST.set(self.0);
+            }
+        }
+        let _outer = Outer(CURRENT_REQUEST.replace(request));
+        self.enter(f)
     }
 
     /// The request the running entry works for.
@@ -278,7 +293,10 @@ impl Isolate {
         if crate::limits::is_out_of_memory(exception) {
             return true;
         }
-        exception.name == "Uncaught" && exception.message == "null" && self.0.memory_limited
+        // QuickJS throws `null` when the heap is too full to build its error. The heap cannot
+        // tell it from a Worker's own `throw null` afterwards (QuickJS has collected by then),
+        // so in an isolate with a heap limit an uncaught `null` counts as exhaustion.
+        exception.name == "Uncaught" && exception.message == "null" && self.0.memory_limit > 0
     }
 
     /// When nothing outstanding can settle a promise any more, every value still awaited from

@@ -255,7 +255,7 @@ async fn handle(shared: &Listener, request: hyper::Request<Incoming>) -> http::R
 /// A process-unique request id that does not reveal how many requests came before: a
 /// per-thread counter under a per-thread prefix, offset by a per-process random seed and
 /// scrambled by a bijection (SplitMix64's finalizer), so distinct inputs stay distinct.
-fn new_request_id() -> RequestId {
+pub(crate) fn new_request_id() -> RequestId {
     use std::hash::{BuildHasher, Hasher};
     static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     static THREADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

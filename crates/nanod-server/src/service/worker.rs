@@ -140,15 +140,9 @@ thread_local! {
 }
 
 /// A call that comes with no request id (`scheduled`, tests, a binding's RPC from outside a
-/// request) gets one of its own: a counter in a range request ids from sockets do not use.
+/// request) gets one of its own, from the generator of socket requests' ids, so none collide.
 fn fresh_request_id() -> RequestId {
-    thread_local! {
-        static NEXT: Cell<u64> = const { Cell::new(0) };
-    }
-    NEXT.with(|next| {
-        next.set(next.get() + 1);
-        RequestId::new((1 << 63) | next.get())
-    })
+    crate::http::new_request_id()
 }
 
 /// Builds a call's arguments inside the isolate, given the Worker's `env` and `ctx`.
