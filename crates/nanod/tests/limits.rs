@@ -352,6 +352,43 @@ export default {
 }
 
 #[test]
+fn a_response_still_streaming_its_body_counts_against_the_concurrency_limit() {
+    let dir = TestDir::new("limits-stream");
+    dir.write(
+        "main.js",
+        r#"
+export default {
+  fetch(request) {
+    if (new URL(request.url).pathname !== "/stream") return new Response("ok");
+    // The head goes out at once; the body's JS runs for a while after it.
+    let sent = 0;
+    return new Response(new ReadableStream({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if (sent++ < 3) controller.enqueue(new TextEncoder().encode("chunk\n"));
+        else controller.close();
+      },
+    }));
+  },
+};
+"#,
+    );
+    let services = [worker("main", "main.js", ", limits = (concurrentRequests = 1)")];
+    let server = Server::start(&config(&dir, &services, &[]), &["--threads", "1"]);
+    let port = port_of(&server, "http");
+    let mut streaming = Conn::open(port);
+    streaming.write_raw(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (status, _) = streaming.read_head();
+    assert_eq!(status, 200);
+    // The first call is still producing its body: it is still in flight.
+    assert_eq!(server.get("/").status, 503);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut streaming.reader, &mut rest).expect("the rest of the body");
+    assert_eq!(rest.matches("chunk\n").count(), 3, "{rest}");
+    assert_eq!(server.get("/").text(), "ok");
+}
+
+#[test]
 fn a_subrequest_breach_is_logged_with_the_service() {
     let dir = TestDir::new("limits-subrequest-log");
     dir.write("main.js", "export default { async fetch(r, env) { for (let i = 0; i < 3; i++) await env.B.fetch('http://b/'); return new Response('no'); } };");

@@ -115,6 +115,44 @@ struct Admitted {
 
 struct InFlight(Rc<Instance>);
 
+impl Admitted {
+    /// Keeps the call admitted until `response`'s body ends, not just its head: the JS that
+    /// produces a streamed body (a `ReadableStream`'s `pull`) still works for the request, so
+    /// it is charged to it, counted in flight, and limited as the handler was.
+    fn until_body_ends(self, response: http::Response<Body>) -> http::Response<Body> {
+        response.map(|body| match body {
+            Body::Stream(_) => Body::stream(Held { body, _admitted: self }),
+            whole => whole,
+        })
+    }
+}
+
+/// A response body holding its call's [`Admitted`] until it ends or is dropped.
+struct Held {
+    body: Body,
+    _admitted: Admitted,
+}
+
+impl http_body::Body for Held {
+    type Data = bytes::Bytes;
+    type Error = nanod_web::body::BodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.set(self.0.in_flight.get().saturating_sub(1));
@@ -322,7 +360,9 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        let outcome = outcome.map_err(|e| self.request_failure(&isolate, request_id, &overflowed, e));
+        let outcome = outcome
+            .map(|response| admitted.until_body_ends(response))
+            .map_err(|e| self.request_failure(&isolate, request_id, &overflowed, e));
         let Some(key) = pass_through.request.get() else { return outcome };
         // A broken limit is answered as such, never passed through.
         if outcome.as_ref().is_err_and(|e| limits::exceeded_limit(e).is_some()) {
@@ -540,7 +580,10 @@ impl WorkerService {
             }
             Err(exception) => Err(exception),
         };
-        outcome.map_err(|e| self.request_failure(&isolate, Some(admitted.id), &overflowed, e))
+        let id = admitted.id;
+        outcome
+            .map(|response| admitted.until_body_ends(response))
+            .map_err(|e| self.request_failure(&isolate, Some(id), &overflowed, e))
     }
 
     /// A JS RPC into this Worker: the method (or property) `rpc.method` of `call`'s entrypoint,
