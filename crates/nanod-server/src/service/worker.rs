@@ -183,6 +183,19 @@ fn fresh_request_id() -> RequestId {
     crate::http::new_request_id()
 }
 
+/// The outcome of a call once the value it awaits settles: a call that failed to start fails
+/// at once, and one whose value is dropped unsettled never gets a response.
+async fn settled<T>(
+    pending: Result<tokio::sync::oneshot::Receiver<Result<T, JsException>>, JsException>,
+) -> Result<T, JsException> {
+    match pending {
+        Ok(pending) => {
+            pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
+        }
+        Err(exception) => Err(exception),
+    }
+}
+
 /// Builds a call's arguments inside the isolate, given the Worker's `env` and `ctx`.
 pub type CallArgs = Box<dyn for<'js> FnOnce(&Ctx<'js>, Value<'js>, Value<'js>) -> rquickjs::Result<Vec<Value<'js>>>>;
 
@@ -328,12 +341,7 @@ impl WorkerService {
                 function.call((This(object), rquickjs::function::Rest(args))).map_err(|_| caught(&ctx))?;
             Ok(await_value(&ctx, result, convert))
         });
-        let outcome = match pending {
-            Ok(pending) => {
-                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
-            }
-            Err(exception) => Err(exception),
-        };
+        let outcome = settled(pending).await;
         outcome.map_err(|e| self.failure(&instance.isolate, Some(admitted.id), e))
     }
 
@@ -354,12 +362,7 @@ impl WorkerService {
         let request_id = Some(admitted.id);
         let pending =
             isolate.enter_for(request_id, |ctx| call_handler(&ctx, &instance, request, url, &pass_through, None));
-        let outcome = match pending {
-            Ok(pending) => {
-                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
-            }
-            Err(exception) => Err(exception),
-        };
+        let outcome = settled(pending).await;
         let outcome = outcome
             .map(|response| admitted.until_body_ends(response))
             .map_err(|e| self.request_failure(&isolate, request_id, &overflowed, e));
@@ -574,12 +577,7 @@ impl WorkerService {
         let isolate = instance.isolate.clone();
         let pending = isolate
             .enter_for(Some(admitted.id), |ctx| call_handler(&ctx, &instance, request, url, &pass_through, Some(call)));
-        let outcome = match pending {
-            Ok(pending) => {
-                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
-            }
-            Err(exception) => Err(exception),
-        };
+        let outcome = settled(pending).await;
         let id = admitted.id;
         outcome
             .map(|response| admitted.until_body_ends(response))
@@ -594,12 +592,7 @@ impl WorkerService {
         let instance = self.instance().await?;
         let admitted = self.admit(&instance, rpc.request)?;
         let pending = instance.isolate.enter_for(Some(admitted.id), |ctx| rpc_call(&ctx, &instance, call, rpc));
-        let outcome = match pending {
-            Ok(pending) => {
-                pending.await.unwrap_or_else(|_| Err(JsException::error("The script will never generate a response.")))
-            }
-            Err(exception) => Err(exception),
-        };
+        let outcome = settled(pending).await;
         outcome.map_err(|e| self.failure(&instance.isolate, Some(admitted.id), e))
     }
 }
