@@ -139,13 +139,7 @@ impl Hop {
         let services = self.services.upgrade().ok_or_else(|| JsException::error("the server is shutting down"))?;
         // Only a binding with an entrypoint or props needs more than `dispatch`.
         match self.call.and_then(|call| services.worker(&self.target).map(|worker| (call, worker))) {
-            // `dispatch` records its own metrics; the entrypoint path is recorded here.
-            Some((call, worker)) => {
-                let started = crate::metrics::start(&self.target);
-                let outcome = worker.fetch_entrypoint(request, &call).await;
-                crate::metrics::finish(started, &outcome);
-                outcome
-            }
+            Some((call, worker)) => worker.fetch_entrypoint(request, &call).await,
             None => services.dispatch(&self.target, request).await,
         }
     }
@@ -178,15 +172,8 @@ impl FetchTarget for ServiceBinding {
     }
 
     fn call(&self, rpc: RpcCall) -> RpcFuture {
-        self.metrics.called();
-        let hop = self.hop();
-        match self.failover.clone() {
-            None => Box::pin(async move { hop.rpc(rpc).await.map_err(nanod_web::rpc::rpc_exception) }),
-            Some(failover) => Box::pin(async move {
-                let target = hop.target.clone();
-                failover.call(&target, rpc, |rpc| hop.rpc(rpc)).await.map_err(nanod_web::rpc::rpc_exception)
-            }),
-        }
+        let raw = self.call_raw(rpc);
+        Box::pin(async move { raw.await.map_err(nanod_web::rpc::rpc_exception) })
     }
 }
 

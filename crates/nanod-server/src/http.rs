@@ -44,8 +44,8 @@ use nanod_web::body::Body;
 use crate::binding::CallTarget;
 use crate::http_options::HeaderRules;
 use crate::lifecycle;
+use crate::logging;
 use crate::thread::ThreadServices;
-use crate::{logging, metrics};
 
 /// How long a client may take to complete its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -331,12 +331,7 @@ async fn respond(shared: &Listener, request: hyper::Request<Incoming>, request_i
     let entrypoint = settings.call.as_ref().and_then(|call| Some((call, shared.services.worker(&settings.service)?)));
     let answer = match entrypoint {
         // `dispatch` records its own metrics; the entrypoint path is recorded here.
-        Some((call, worker)) => {
-            let started = metrics::start(&settings.service);
-            let outcome = worker.fetch_entrypoint(request, call).await;
-            metrics::finish(started, &outcome);
-            outcome
-        }
+        Some((call, worker)) => worker.fetch_entrypoint(request, call).await,
         None => shared.services.dispatch(&settings.service, request).await,
     };
     match answer {

@@ -563,8 +563,20 @@ impl WorkerService {
 /// entrypoint, carrying `props`, or calling a method.
 impl WorkerService {
     /// Runs the `fetch` of `call`'s entrypoint (the default export without one) with
-    /// `ctx.props` from `call`'s props.
+    /// `ctx.props` from `call`'s props, recorded in the Worker's request metrics (as
+    /// `ThreadServices::dispatch` records the default path).
     pub async fn fetch_entrypoint(
+        &self,
+        request: http::Request<Body>,
+        call: &CallTarget,
+    ) -> Result<http::Response<Body>, JsException> {
+        let started = crate::metrics::start(&self.prepared.name);
+        let outcome = self.run_entrypoint(request, call).await;
+        crate::metrics::finish(started, &outcome);
+        outcome
+    }
+
+    async fn run_entrypoint(
         &self,
         mut request: http::Request<Body>,
         call: &CallTarget,
